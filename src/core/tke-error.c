@@ -2,4 +2,4 @@
 /* The project's error domain. */
 #include "tke-error.h"
 
-G_DEFINE_QUARK (tke-error-quark, tke_error)
+G_DEFINE_QUARK (tke - error - quark, tke_error)

@@ -12,12 +12,12 @@
 
 /* 1 MiB is room for thousands of key parts and the EC keys OpenSSL itself puts there; the
  * minimum block keeps small allocations (PINs) from wasting a page each. */
-#define TKE_SECURE_HEAP_SIZE   (1 << 20)
+#define TKE_SECURE_HEAP_SIZE    (1 << 20)
 #define TKE_SECURE_HEAP_MINSIZE 32
 
 struct _TkeSecret
 {
-  gsize  len;
+  gsize len;
   guint8 *data;
 };
 
@@ -56,8 +56,7 @@ tke_secmem_is_secure (void)
 }
 
 TkeSecret *
-tke_secret_new (gsize    len,
-                GError **error)
+tke_secret_new (gsize len, GError **error)
 {
   TkeSecret *secret;
 
@@ -80,9 +79,7 @@ tke_secret_new (gsize    len,
 }
 
 TkeSecret *
-tke_secret_new_from (const guint8 *data,
-                     gsize         len,
-                     GError      **error)
+tke_secret_new_from (const guint8 *data, gsize len, GError **error)
 {
   TkeSecret *secret;
 
@@ -95,10 +92,9 @@ tke_secret_new_from (const guint8 *data,
 }
 
 TkeSecret *
-tke_secret_new_random (gsize    len,
-                       GError **error)
+tke_secret_new_random (gsize len, GError **error)
 {
-  g_autoptr(TkeSecret) secret = tke_secret_new (len, error);
+  g_autoptr (TkeSecret) secret = tke_secret_new (len, error);
 
   if (secret == NULL)
     return NULL;
@@ -113,8 +109,7 @@ tke_secret_new_random (gsize    len,
 }
 
 TkeSecret *
-tke_secret_copy (const TkeSecret *secret,
-                 GError         **error)
+tke_secret_copy (const TkeSecret *secret, GError **error)
 {
   g_return_val_if_fail (secret != NULL, NULL);
 
@@ -144,8 +139,7 @@ tke_secret_len (const TkeSecret *secret)
 
 /* Constant time, so that comparing a key part with what the operator expects leaks nothing. */
 gboolean
-tke_secret_equal (const TkeSecret *a,
-                  const TkeSecret *b)
+tke_secret_equal (const TkeSecret *a, const TkeSecret *b)
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
@@ -166,8 +160,7 @@ tke_secret_free (TkeSecret *secret)
 }
 
 void
-tke_wipe (gpointer data,
-          gsize    len)
+tke_wipe (gpointer data, gsize len)
 {
   if (data != NULL && len > 0)
     OPENSSL_cleanse (data, len);

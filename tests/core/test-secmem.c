@@ -12,8 +12,8 @@
 static void
 test_secret_in_secure_heap (void)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TkeSecret) secret = tke_secret_new_random (32, &error);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeSecret) secret = tke_secret_new_random (32, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (secret);
@@ -25,10 +25,10 @@ test_secret_in_secure_heap (void)
 static void
 test_secret_random_differs (void)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TkeSecret) a = tke_secret_new_random (32, &error);
-  g_autoptr(TkeSecret) b = tke_secret_new_random (32, &error);
-  g_autoptr(TkeSecret) a2 = tke_secret_copy (a, &error);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeSecret) a = tke_secret_new_random (32, &error);
+  g_autoptr (TkeSecret) b = tke_secret_new_random (32, &error);
+  g_autoptr (TkeSecret) a2 = tke_secret_copy (a, &error);
 
   g_assert_no_error (error);
   g_assert_false (tke_secret_equal (a, b));
@@ -39,7 +39,7 @@ test_secret_random_differs (void)
 static void
 test_secure_heap_usage_returns (void)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   gsize before, during;
   TkeSecret *secret;
 

@@ -11,8 +11,10 @@ static void
 test_tlv_parse_piv_object (void)
 {
   /* GET DATA answer for a certificate object: 53 L { 70 L <der> 71 01 00 FE 00 }. */
-  const guint8 answer[] = { 0x53, 0x0A, 0x70, 0x03, 0x30, 0x01, 0x00, 0x71, 0x01, 0x00, 0xFE, 0x00 };
-  g_autoptr(GError) error = NULL;
+  const guint8 answer[] = {
+    0x53, 0x0A, 0x70, 0x03, 0x30, 0x01, 0x00, 0x71, 0x01, 0x00, 0xFE, 0x00
+  };
+  g_autoptr (GError) error = NULL;
   TkeTlv outer, cert, info, lrc;
 
   g_assert_true (tke_tlv_find (answer, sizeof answer, 0x53, &outer, &error));
@@ -35,7 +37,7 @@ test_tlv_multibyte_tags (void)
 {
   /* 7F49 (public key template) and 5FC105 (three-byte object tag). */
   const guint8 data[] = { 0x7F, 0x49, 0x03, 0x86, 0x01, 0x04, 0x5F, 0xC1, 0x05, 0x00 };
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   TkeTlv tlv;
 
   g_assert_true (tke_tlv_find (data, sizeof data, 0x7F49, &tlv, &error));
@@ -52,9 +54,9 @@ test_tlv_long_lengths_round_trip (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (lengths); i++)
     {
-      g_autoptr(GByteArray) out = g_byte_array_new ();
+      g_autoptr (GByteArray) out = g_byte_array_new ();
       g_autofree guint8 *value = g_malloc0 (lengths[i] + 1);
-      g_autoptr(GError) error = NULL;
+      g_autoptr (GError) error = NULL;
       const guint8 *p;
       gsize left;
       TkeTlv tlv;
@@ -63,8 +65,7 @@ test_tlv_long_lengths_round_trip (void)
         value[j] = j * 7;
 
       tke_tlv_append (out, 0x5FC10B, value, lengths[i]);
-      g_assert_cmpuint (out->len, ==,
-                        3 + tke_tlv_length_size (lengths[i]) + lengths[i]);
+      g_assert_cmpuint (out->len, ==, 3 + tke_tlv_length_size (lengths[i]) + lengths[i]);
 
       p = out->data;
       left = out->len;
@@ -79,7 +80,12 @@ test_tlv_long_lengths_round_trip (void)
 static void
 test_tlv_refuses_lies (void)
 {
-  const struct { const char *name; guint8 bytes[8]; gsize len; } cases[] = {
+  const struct
+  {
+    const char *name;
+    guint8 bytes[8];
+    gsize len;
+  } cases[] = {
     { "value longer than data", { 0x53, 0x05, 0x01, 0x02 }, 4 },
     { "length field cut", { 0x53, 0x82, 0x01 }, 3 },
     { "indefinite length", { 0x53, 0x80, 0x00, 0x00 }, 4 },
@@ -91,7 +97,7 @@ test_tlv_refuses_lies (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr(GError) error = NULL;
+      g_autoptr (GError) error = NULL;
       TkeTlv tlv;
 
       g_test_message ("case: %s", cases[i].name);
@@ -107,7 +113,7 @@ static void
 test_tlv_absent_tag (void)
 {
   const guint8 data[] = { 0x80, 0x01, 0x11, 0x81, 0x00 };
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   TkeTlv tlv;
 
   g_assert_false (tke_tlv_find_optional (data, sizeof data, 0x82, &tlv, &error));

@@ -6,19 +6,15 @@
 #include "tke-tlv.h"
 
 static gboolean
-malformed (GError    **error,
-           const char *what)
+malformed (GError **error, const char *what)
 {
-  g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-               "The card or file sent malformed data (%s).", what);
+  g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, "The card or file sent malformed data (%s).",
+               what);
   return FALSE;
 }
 
 gboolean
-tke_tlv_next (const guint8 **data,
-              gsize         *remaining,
-              TkeTlv        *tlv,
-              GError       **error)
+tke_tlv_next (const guint8 **data, gsize *remaining, TkeTlv *tlv, GError **error)
 {
   const guint8 *p;
   gsize left;
@@ -88,9 +84,7 @@ tke_tlv_next (const guint8 **data,
 }
 
 gboolean
-tke_tlv_validate (const guint8 *data,
-                  gsize         len,
-                  GError      **error)
+tke_tlv_validate (const guint8 *data, gsize len, GError **error)
 {
   TkeTlv tlv;
 
@@ -103,11 +97,7 @@ tke_tlv_validate (const guint8 *data,
 }
 
 gboolean
-tke_tlv_find_optional (const guint8 *data,
-                       gsize         len,
-                       guint32       tag,
-                       TkeTlv       *tlv,
-                       GError      **error)
+tke_tlv_find_optional (const guint8 *data, gsize len, guint32 tag, TkeTlv *tlv, GError **error)
 {
   g_return_val_if_fail (data != NULL || len == 0, FALSE);
   g_return_val_if_fail (tlv != NULL, FALSE);
@@ -128,11 +118,7 @@ tke_tlv_find_optional (const guint8 *data,
 }
 
 gboolean
-tke_tlv_find (const guint8 *data,
-              gsize         len,
-              guint32       tag,
-              TkeTlv       *tlv,
-              GError      **error)
+tke_tlv_find (const guint8 *data, gsize len, guint32 tag, TkeTlv *tlv, GError **error)
 {
   GError *local_error = NULL;
 
@@ -170,9 +156,7 @@ tke_tlv_length_size (gsize len)
 }
 
 void
-tke_tlv_append_header (GByteArray *out,
-                       guint32     tag,
-                       gsize       len)
+tke_tlv_append_header (GByteArray *out, guint32 tag, gsize len)
 {
   guint8 buf[8];
   gsize n = 0;
@@ -208,10 +192,7 @@ tke_tlv_append_header (GByteArray *out,
 }
 
 void
-tke_tlv_append (GByteArray   *out,
-                guint32       tag,
-                const guint8 *value,
-                gsize         len)
+tke_tlv_append (GByteArray *out, guint32 tag, const guint8 *value, gsize len)
 {
   g_return_if_fail (value != NULL || len == 0);
 
@@ -221,9 +202,7 @@ tke_tlv_append (GByteArray   *out,
 }
 
 void
-tke_tlv_append_byte (GByteArray *out,
-                     guint32     tag,
-                     guint8      value)
+tke_tlv_append_byte (GByteArray *out, guint32 tag, guint8 value)
 {
   tke_tlv_append (out, tag, &value, 1);
 }

@@ -40,8 +40,7 @@ tke_virtual_card_reset (TkeVirtualCard *self)
 }
 
 GBytes *
-tke_virtual_card_transmit (TkeVirtualCard *self,
-                           GBytes         *command)
+tke_virtual_card_transmit (TkeVirtualCard *self, GBytes *command)
 {
   g_return_val_if_fail (TKE_IS_VIRTUAL_CARD (self), NULL);
   g_return_val_if_fail (command != NULL, NULL);

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Verification patterns of keys and key parts. */
+#include "config.h"
+
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "tke-error.h"
+#include "tke-vp.h"
+
+void
+tke_vp_compute (const guint8 *key, gsize key_len, guint8 vp[TKE_VP_LEN])
+{
+  static const guint8 domain = 0x01;
+  EVP_MD_CTX *ctx;
+  unsigned int len = 0;
+
+  g_return_if_fail (key != NULL && vp != NULL);
+
+  ctx = EVP_MD_CTX_new ();
+  if (ctx == NULL || EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL) != 1 ||
+      EVP_DigestUpdate (ctx, &domain, 1) != 1 || EVP_DigestUpdate (ctx, key, key_len) != 1 ||
+      EVP_DigestFinal_ex (ctx, vp, &len) != 1 || len != TKE_VP_LEN)
+    g_error ("SHA-256 is not available from OpenSSL");
+  EVP_MD_CTX_free (ctx);
+
+  memset (vp + TKE_VP_LEN - 4, 0, 4);
+}
+
+char *
+tke_vp_to_hex (const guint8 vp[TKE_VP_LEN])
+{
+  GString *out = g_string_sized_new (TKE_VP_HEX_LEN);
+
+  for (guint i = 0; i < TKE_VP_LEN; i++)
+    g_string_append_printf (out, "%02x", vp[i]);
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+tke_vp_from_hex (const char *hex, guint8 vp[TKE_VP_LEN], GError **error)
+{
+  g_return_val_if_fail (vp != NULL, FALSE);
+
+  if (hex == NULL || strlen (hex) != TKE_VP_HEX_LEN)
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
+                   "A verification pattern must be %d hexadecimal digits.", TKE_VP_HEX_LEN);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < TKE_VP_LEN; i++)
+    {
+      int hi = g_ascii_xdigit_value (hex[2 * i]);
+      int lo = g_ascii_xdigit_value (hex[2 * i + 1]);
+
+      if (hi < 0 || lo < 0)
+        {
+          g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
+                       "A verification pattern may hold only hexadecimal digits.");
+          return FALSE;
+        }
+      vp[i] = (hi << 4) | lo;
+    }
+  return TRUE;
+}
+
+char *
+tke_vp_format_two_lines (const guint8 vp[TKE_VP_LEN])
+{
+  g_autofree char *hex = tke_vp_to_hex (vp);
+
+  return g_strdup_printf ("%.32s\n%.32s", hex, hex + 32);
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Verification patterns: what an operator compares to know two keys or key parts are the same. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define TKE_VP_LEN     32
+#define TKE_VP_HEX_LEN (TKE_VP_LEN * 2)
+
+/* SHA-256 (0x01 || key) with the last four bytes set to zero (DESIGN §3). */
+void tke_vp_compute (const guint8 *key, gsize key_len, guint8 vp[TKE_VP_LEN]);
+/* 64 lower-case hex digits. */
+char *tke_vp_to_hex (const guint8 vp[TKE_VP_LEN]);
+/* Accepts 64 hex digits in either case; anything else is an error. */
+gboolean tke_vp_from_hex (const char *hex, guint8 vp[TKE_VP_LEN], GError **error);
+/* The way the registers are shown: two lines of 32 hex digits. */
+char *tke_vp_format_two_lines (const guint8 vp[TKE_VP_LEN]);
+
+G_END_DECLS
