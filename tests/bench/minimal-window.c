@@ -43,7 +43,8 @@ on_activate (GApplication *app, gpointer user_data)
 
   window = GTK_WINDOW (adw_application_window_new (GTK_APPLICATION (app)));
   gtk_window_set_title (window, "Minimal window");
-  gtk_window_set_default_size (window, 800, 600);
+  /* tke's default size (its GSettings schema), so that both paint as many pixels. */
+  gtk_window_set_default_size (window, 1100, 720);
   label = gtk_label_new ("A minimal libadwaita window");
   adw_application_window_set_content (ADW_APPLICATION_WINDOW (window), label);
 
