@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The Administrators tab. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define TKE_TYPE_ADMINISTRATORS_PAGE (tke_administrators_page_get_type ())
+
+G_DECLARE_FINAL_TYPE (TkeAdministratorsPage, tke_administrators_page, TKE, ADMINISTRATORS_PAGE,
+                      GtkBox)
+
+GListStore *tke_administrators_page_get_rows (TkeAdministratorsPage *self);
+
+G_END_DECLS

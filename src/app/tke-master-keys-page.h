@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The Master keys tab. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define TKE_TYPE_MASTER_KEYS_PAGE (tke_master_keys_page_get_type ())
+
+G_DECLARE_FINAL_TYPE (TkeMasterKeysPage, tke_master_keys_page, TKE, MASTER_KEYS_PAGE, GtkBox)
+
+GListStore *tke_master_keys_page_get_rows (TkeMasterKeysPage *self);
+
+G_END_DECLS

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The real window under Xvfb: each of the five tabs shows its columns and its operations, the
+ * menu's windows open, the shortcuts switch tabs, demo mode says what it is. Saves a PNG of each
+ * tab in the build dir (tests/gui/screenshots/). */
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "tke-application.h"
+#include "tke-secmem.h"
+#include "tke-window.h"
+
+typedef struct
+{
+  const char *name;
+  const char *columns[6];
+  const char *buttons[7];
+} TabSpec;
+
+static const TabSpec tabs[] = {
+  { "smart-card",
+    { "ID", "DESCRIPTION", "VERIFICATION PATTERN", "CREATED" },
+    { "Generate signature key", "Generate key part", "Copy smart card", "Copy signature key file",
+      "Copy key part file" } },
+  { "crypto-units",
+    { "SERVICE INSTANCE", "CRYPTO UNIT NUM", "SELECTED", "TYPE", "LOCATION" },
+    { "Add crypto units", "Remove crypto units" } },
+  { "administrators",
+    { "CRYPTO UNIT NUM", "ADMINISTRATOR NAME", "SUBJECT KEY IDENTIFIER" },
+    { "Add administrator", "Remove administrator" } },
+  { "thresholds",
+    { "CRYPTO UNIT NUM", "MODE", "SIGNATURE THRESHOLD", "REVOCATION SIGNATURE THRESHOLD",
+      "ADMINISTRATORS" },
+    { "Change signature thresholds" } },
+  { "master-keys",
+    { "CRYPTO UNIT NUM", "REGISTER", "STATUS", "VERIFICATION PATTERN" },
+    { "Load", "Commit", "Set immediate", "Rotate", "Clear new", "Clear current" } },
+};
+
+typedef struct
+{
+  TkeApplication *app;
+  GtkWindow *window;
+  guint frames;
+} Fixture;
+
+static void
+count_frame (GdkFrameClock *clock, Fixture *fixture)
+{
+  fixture->frames++;
+}
+
+/* Runs the main loop until the window has painted a frame after this call. */
+static void
+wait_for_frame (Fixture *fixture)
+{
+  guint before = fixture->frames;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  gtk_widget_queue_draw (GTK_WIDGET (fixture->window));
+  while (fixture->frames == before && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (fixture->frames, >, before);
+
+  /* Let idle work that the frame queued (list item binding) settle too. */
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+}
+
+/* A GApplication registers once per process: the tests share it and each opens its own window. */
+static TkeApplication *shared_app;
+
+static void
+fixture_set_up (Fixture *fixture, gconstpointer data)
+{
+  gboolean demo = GPOINTER_TO_INT (data);
+
+  fixture->app = g_object_ref (shared_app);
+  g_object_set (fixture->app, "demo", demo, NULL);
+
+  fixture->window = GTK_WINDOW (tke_window_new (fixture->app));
+  gtk_widget_realize (GTK_WIDGET (fixture->window));
+  g_signal_connect (gtk_widget_get_frame_clock (GTK_WIDGET (fixture->window)), "after-paint",
+                    G_CALLBACK (count_frame), fixture);
+  gtk_window_present (fixture->window);
+  wait_for_frame (fixture);
+}
+
+static void
+fixture_tear_down (Fixture *fixture, gconstpointer data)
+{
+  gtk_window_destroy (fixture->window);
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+  g_clear_object (&fixture->app);
+}
+
+static void
+save_screenshot (Fixture *fixture, const char *name)
+{
+  GtkWidget *widget = GTK_WIDGET (fixture->window);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr (GskRenderNode) node = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+  g_autofree char *dir =
+      g_build_filename (g_getenv ("G_TEST_BUILDDIR"), "gui", "screenshots", NULL);
+  g_autofree char *file = NULL;
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+
+  g_assert_cmpint (width, >, 0);
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (widget)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  file = g_strdup_printf ("%s/%s.png", dir, name);
+  g_assert_true (gdk_texture_save_to_png (texture, file));
+  g_test_message ("screenshot: %s", file);
+}
+
+static void
+collect_widgets (GtkWidget *widget, GType type, GPtrArray *out)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    g_ptr_array_add (out, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_widgets (child, type, out);
+}
+
+static GtkWidget *
+visible_page (Fixture *fixture)
+{
+  g_autoptr (GPtrArray) stacks = g_ptr_array_new ();
+
+  collect_widgets (GTK_WIDGET (fixture->window), ADW_TYPE_VIEW_STACK, stacks);
+  g_assert_cmpuint (stacks->len, ==, 1);
+  return adw_view_stack_get_visible_child (stacks->pdata[0]);
+}
+
+static void
+show_tab (Fixture *fixture, const char *name)
+{
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->window), "show-page",
+                                  g_variant_new_string (name));
+  wait_for_frame (fixture);
+}
+
+static char *
+label_without_mnemonic (GtkButton *button)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = gtk_button_get_label (button); *p; p++)
+    if (*p != '_')
+      g_string_append_c (out, *p);
+  return g_string_free (out, FALSE);
+}
+
+static void
+assert_tab (Fixture *fixture, const TabSpec *spec)
+{
+  g_autoptr (GPtrArray) views = g_ptr_array_new ();
+  g_autoptr (GPtrArray) buttons = g_ptr_array_new ();
+  GListModel *columns;
+  GtkWidget *page;
+  guint n_columns = 0, n_buttons = 0;
+
+  show_tab (fixture, spec->name);
+  page = visible_page (fixture);
+  g_assert_true (gtk_widget_get_mapped (page));
+
+  collect_widgets (page, GTK_TYPE_COLUMN_VIEW, views);
+  g_assert_cmpuint (views->len, ==, 1);
+  g_assert_true (gtk_widget_get_mapped (views->pdata[0]));
+  columns = gtk_column_view_get_columns (views->pdata[0]);
+  while (spec->columns[n_columns] != NULL)
+    n_columns++;
+  g_assert_cmpuint (g_list_model_get_n_items (columns), ==, n_columns);
+  for (guint i = 0; i < n_columns; i++)
+    {
+      g_autoptr (GtkColumnViewColumn) column = g_list_model_get_item (columns, i);
+
+      g_assert_cmpstr (gtk_column_view_column_get_title (column), ==, spec->columns[i]);
+      g_assert_true (gtk_column_view_column_get_visible (column));
+    }
+
+  collect_widgets (page, GTK_TYPE_BUTTON, buttons);
+  for (guint i = 0; i < buttons->len; i++)
+    {
+      GtkButton *button = buttons->pdata[i];
+      g_autofree char *label = NULL;
+      const char *action;
+
+      /* Column headers are buttons too; the operations are the ones with an action. */
+      action = gtk_actionable_get_action_name (GTK_ACTIONABLE (button));
+      if (action == NULL)
+        continue;
+
+      label = label_without_mnemonic (button);
+      g_assert_cmpuint (n_buttons, <, G_N_ELEMENTS (spec->buttons));
+      g_assert_cmpstr (label, ==, spec->buttons[n_buttons]);
+      n_buttons++;
+
+      /* No operation exists yet: no button may pretend to work, and each says why not. */
+      g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (button)));
+      g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (button)));
+      g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture->window),
+                                                         action + strlen ("win.")));
+      g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (GTK_WIDGET (button)),
+                                "Unavailable in this version"));
+    }
+  g_assert_cmpuint (n_buttons, ==, g_strv_length ((char **) spec->buttons));
+
+  save_screenshot (fixture, spec->name);
+}
+
+static void
+test_window_tabs (Fixture *fixture, gconstpointer data)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (tabs); i++)
+    {
+      g_test_message ("tab: %s", tabs[i].name);
+      assert_tab (fixture, &tabs[i]);
+    }
+}
+
+static void
+test_window_shortcuts (Fixture *fixture, gconstpointer data)
+{
+  g_auto (GStrv) accels = NULL;
+  g_autofree char *window_title = NULL;
+
+  accels = gtk_application_get_accels_for_action (GTK_APPLICATION (fixture->app),
+                                                  "win.show-page('master-keys')");
+  g_assert_cmpstrv (accels, ((const char *[]){ "<Alt>5", NULL }));
+  g_clear_pointer (&accels, g_strfreev);
+  accels = gtk_application_get_accels_for_action (GTK_APPLICATION (fixture->app), "app.quit");
+  g_assert_cmpstrv (accels, ((const char *[]){ "<Control>q", NULL }));
+
+  /* The keyboard shortcuts window comes from the resources, with its action on the window. */
+  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (fixture->window), "show-help-overlay"));
+  g_assert_nonnull (
+      gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (fixture->window)));
+}
+
+static GtkWindow *
+find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type))
+        return GTK_WINDOW (window);
+    }
+  return NULL;
+}
+
+static void
+test_window_menu_windows (Fixture *fixture, gconstpointer data)
+{
+  GtkWindow *about, *prefs;
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "about", NULL);
+  wait_for_frame (fixture);
+  about = find_toplevel (ADW_TYPE_ABOUT_WINDOW);
+  g_assert_nonnull (about);
+  g_assert_cmpstr (adw_about_window_get_application_name (ADW_ABOUT_WINDOW (about)), ==,
+                   "Open TKE");
+  g_assert_cmpstr (adw_about_window_get_version (ADW_ABOUT_WINDOW (about)), ==, PACKAGE_VERSION);
+  g_assert_cmpint (adw_about_window_get_license_type (ADW_ABOUT_WINDOW (about)), ==,
+                   GTK_LICENSE_GPL_3_0);
+  g_assert_nonnull (adw_about_window_get_website (ADW_ABOUT_WINDOW (about)));
+  gtk_window_destroy (about);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  wait_for_frame (fixture);
+  prefs = find_toplevel (ADW_TYPE_PREFERENCES_WINDOW);
+  g_assert_nonnull (prefs);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (prefs)));
+  gtk_window_destroy (prefs);
+}
+
+static void
+test_window_preferences_readers (Fixture *fixture, gconstpointer data)
+{
+  GSettings *settings = tke_application_get_settings (fixture->app);
+  g_autoptr (GPtrArray) rows = g_ptr_array_new ();
+  GtkWindow *prefs;
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  wait_for_frame (fixture);
+  prefs = find_toplevel (ADW_TYPE_PREFERENCES_WINDOW);
+  g_assert_nonnull (prefs);
+
+  collect_widgets (GTK_WIDGET (prefs), ADW_TYPE_ENTRY_ROW, rows);
+  g_assert_cmpuint (rows->len, ==, 2);
+  gtk_editable_set_text (GTK_EDITABLE (rows->pdata[1]), "Virtual PCD 00 01");
+  g_autofree char *reader2 = g_settings_get_string (settings, "reader-2");
+  g_assert_cmpstr (reader2, ==, "Virtual PCD 00 01");
+  save_screenshot (fixture, "main-behind-preferences");
+  gtk_window_destroy (prefs);
+}
+
+static void
+test_window_demo (Fixture *fixture, gconstpointer data)
+{
+  GtkWidget *page = visible_page (fixture);
+
+  /* Demo mode opens on its own page and says plainly what it does not do yet. */
+  g_assert_true (ADW_IS_STATUS_PAGE (page));
+  g_assert_nonnull (
+      strstr (adw_status_page_get_description (ADW_STATUS_PAGE (page)), "no demo world yet"));
+  g_assert_cmpstr (gtk_window_get_title (fixture->window), ==, "Open TKE (demo)");
+  save_screenshot (fixture, "demo");
+
+  show_tab (fixture, "master-keys");
+  g_assert_false (ADW_IS_STATUS_PAGE (visible_page (fixture)));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  if (!gtk_init_check ())
+    {
+      g_print ("1..0 # SKIP no display: run the tests through build-aux/test, which starts Xvfb\n");
+      g_printerr ("SKIP: test-window needs a display\n");
+      return 77;
+    }
+  g_assert_true (tke_secmem_init (NULL));
+
+  shared_app = tke_application_new ();
+  g_assert_true (g_application_register (G_APPLICATION (shared_app), NULL, NULL));
+
+  g_test_add ("/window/tabs", Fixture, GINT_TO_POINTER (FALSE), fixture_set_up, test_window_tabs,
+              fixture_tear_down);
+  g_test_add ("/window/shortcuts", Fixture, GINT_TO_POINTER (FALSE), fixture_set_up,
+              test_window_shortcuts, fixture_tear_down);
+  g_test_add ("/window/menu-windows", Fixture, GINT_TO_POINTER (FALSE), fixture_set_up,
+              test_window_menu_windows, fixture_tear_down);
+  g_test_add ("/window/preferences-readers", Fixture, GINT_TO_POINTER (FALSE), fixture_set_up,
+              test_window_preferences_readers, fixture_tear_down);
+  g_test_add ("/window/demo", Fixture, GINT_TO_POINTER (TRUE), fixture_set_up, test_window_demo,
+              fixture_tear_down);
+
+  return g_test_run ();
+}
