@@ -96,9 +96,9 @@ fixture_tear_down (Fixture *fixture, gconstpointer data)
 }
 
 static void
-save_screenshot (Fixture *fixture, const char *name)
+save_window_screenshot (GtkWindow *window, const char *name)
 {
-  GtkWidget *widget = GTK_WIDGET (fixture->window);
+  GtkWidget *widget = GTK_WIDGET (window);
   g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
   g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
   g_autoptr (GskRenderNode) node = NULL;
@@ -120,6 +120,12 @@ save_screenshot (Fixture *fixture, const char *name)
   file = g_strdup_printf ("%s/%s.png", dir, name);
   g_assert_true (gdk_texture_save_to_png (texture, file));
   g_test_message ("screenshot: %s", file);
+}
+
+static void
+save_screenshot (Fixture *fixture, const char *name)
+{
+  save_window_screenshot (fixture->window, name);
 }
 
 static void
@@ -278,6 +284,10 @@ test_window_menu_windows (Fixture *fixture, gconstpointer data)
   g_assert_cmpint (adw_about_window_get_license_type (ADW_ABOUT_WINDOW (about)), ==,
                    GTK_LICENSE_GPL_3_0);
   g_assert_nonnull (adw_about_window_get_website (ADW_ABOUT_WINDOW (about)));
+  g_assert_true (
+      gtk_icon_theme_has_icon (gtk_icon_theme_get_for_display (gdk_display_get_default ()),
+                               adw_about_window_get_application_icon (ADW_ABOUT_WINDOW (about))));
+  save_window_screenshot (about, "about");
   gtk_window_destroy (about);
 
   g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
