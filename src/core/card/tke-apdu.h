@@ -21,6 +21,8 @@ typedef struct
   gsize len;
   /* Ne: 0 = no Le field (cases 1 and 3), 1..256 = Le (256 is encoded 00). */
   guint ne;
+  /* The data or the answer is a secret (PIN, key): every copy the card layer makes is wiped. */
+  gboolean sensitive;
 } TkeApdu;
 
 /* Status words the card layer names. */

@@ -4,6 +4,7 @@
 
 #include "tke-card-connection.h"
 #include "tke-error.h"
+#include "tke-secmem.h"
 
 /* A card that keeps saying 61xx must not keep us forever: PIV objects are at most a few KiB. */
 #define MAX_RESPONSE_LEN (64 * 1024)
@@ -169,6 +170,13 @@ tke_card_connection_transmit_raw (TkeCardConnection *self, GBytes *command, GErr
   return response;
 }
 
+static void
+wipe_bytes (GBytes *bytes)
+{
+  if (bytes != NULL)
+    tke_wipe ((gpointer) g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
 /* One short APDU, then GET RESPONSE while the card says 61xx and a resend on 6Cxx. */
 static gboolean
 transmit_one (TkeCardConnection *self, const TkeApdu *apdu, GByteArray *answer, guint16 *sw,
@@ -186,6 +194,8 @@ transmit_one (TkeCardConnection *self, const TkeApdu *apdu, GByteArray *answer, 
       if (encoded == NULL)
         return FALSE;
       response = tke_card_connection_transmit_raw (self, encoded, error);
+      if (apdu->sensitive)
+        wipe_bytes (encoded);
       if (response == NULL)
         return FALSE;
       data = tke_apdu_split_response (response, sw, error);
@@ -208,12 +218,14 @@ transmit_one (TkeCardConnection *self, const TkeApdu *apdu, GByteArray *answer, 
           return FALSE;
         }
       g_byte_array_append (answer, g_bytes_get_data (data, NULL), g_bytes_get_size (data));
+      if (apdu->sensitive)
+        wipe_bytes (response);
 
       if (!TKE_SW_IS_MORE_DATA (*sw))
         return TRUE;
 
       /* 61xx: the rest waits behind GET RESPONSE, xx bytes of it (00 = 256 or more). */
-      cmd = (TkeApdu){ .cla = apdu->cla & ~0x10, .ins = 0xC0, .p1 = 0, .p2 = 0 };
+      cmd = (TkeApdu){ .cla = apdu->cla & ~0x10, .ins = 0xC0, .sensitive = apdu->sensitive };
       cmd.ne = (*sw & 0xFF) == 0 ? TKE_APDU_MAX_LE : (*sw & 0xFF);
       resent = FALSE;
     }
@@ -230,7 +242,8 @@ tke_card_connection_transmit (TkeCardConnection *self, const TkeApdu *apdu, guin
   g_return_val_if_fail (apdu != NULL && sw != NULL, NULL);
   g_return_val_if_fail (apdu->data != NULL || apdu->len == 0, NULL);
 
-  answer = g_byte_array_new ();
+  /* Room for a secret answer up front, so that no reallocation leaves a copy behind. */
+  answer = g_byte_array_sized_new (apdu->sensitive ? 2 * TKE_APDU_MAX_LE : 0);
 
   /* Chaining: every block but the last with CLA | 0x10; each must be accepted with 9000. */
   while (apdu->len - offset > TKE_APDU_MAX_LC)
