@@ -182,6 +182,7 @@ tke_vcard_image_serialize (TkeVcardEngine *self)
   secret_string_free (body);
   if (out->len > 0 && out->str[out->len - 1] != '\n')
     g_string_append_c (out, '\n');
+  g_string_append_c (out, '\n');
   /* The digest covers every byte before the integrity group. */
   sha256_hex (out->str, out->len, digest);
   g_string_append (out, INTEGRITY_HEADER);

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* tke-vcard: makes virtual PIV card images and inserts them into pcscd's vpcd readers. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+
+#include "tke-error.h"
+#include "tke-vcard-engine.h"
+#include "tke-vpcd.h"
+
+static const char usage_summary[] =
+    "Commands:\n"
+    "  create IMAGE [--serial N] [--mgmt-key-alg 3des|aes192] [--force]\n"
+    "      Make a blank card: PIN 123456, PUK 12345678, management key\n"
+    "      010203040506070801020304050607080102030405060708.\n"
+    "  insert IMAGE --reader 0|1 [--fail-after-apdus N]\n"
+    "      Put the card in a vpcd reader until this program ends (SIGTERM or\n"
+    "      SIGINT pulls it). --fail-after-apdus N pulls it on the N-th APDU,\n"
+    "      without answering it.";
+
+typedef struct
+{
+  GMainLoop *loop;
+  GCancellable *cancellable;
+  gboolean pulled_by_signal;
+  GError *error;
+  gboolean served;
+} InsertState;
+
+static int
+fail (GError *error)
+{
+  g_printerr ("tke-vcard: %s\n", error->message);
+  g_error_free (error);
+  return EXIT_FAILURE;
+}
+
+static int
+cmd_create (int argc, char **argv)
+{
+  gint64 serial = -1;
+  g_autofree char *alg_name = NULL;
+  gboolean force = FALSE;
+  const GOptionEntry entries[] = {
+    { "serial", 0, 0, G_OPTION_ARG_INT64, &serial, "Serial number (default: random)", "N" },
+    { "mgmt-key-alg", 0, 0, G_OPTION_ARG_STRING, &alg_name,
+      "Management key algorithm: 3des (default) or aes192", "ALG" },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an existing image", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("IMAGE");
+  g_autoptr (TkeVcardEngine) card = NULL;
+  TkeVcardMgmtAlg alg = TKE_VCARD_MGMT_ALG_3DES;
+  GError *error = NULL;
+
+  g_option_context_set_summary (context, "Makes a blank virtual PIV card image.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail (error);
+  if (argc != 2)
+    {
+      g_printerr ("tke-vcard create: name one IMAGE file.\n");
+      return EXIT_FAILURE;
+    }
+  if (alg_name != NULL && !tke_vcard_mgmt_alg_from_string (alg_name, &alg, &error))
+    return fail (error);
+  if (alg != TKE_VCARD_MGMT_ALG_3DES && alg != TKE_VCARD_MGMT_ALG_AES192)
+    {
+      g_printerr ("tke-vcard create: the default management key is 24 bytes: use 3des or "
+                  "aes192 (SET MANAGEMENT KEY changes it later).\n");
+      return EXIT_FAILURE;
+    }
+  if (serial > (gint64) G_MAXUINT32)
+    {
+      g_printerr ("tke-vcard create: a serial number is 0 to %u.\n", G_MAXUINT32);
+      return EXIT_FAILURE;
+    }
+  if (serial < 0)
+    serial = g_random_int_range (10000000, 100000000);
+  if (!force && g_file_test (argv[1], G_FILE_TEST_EXISTS))
+    {
+      g_printerr ("tke-vcard create: %s exists; add --force to replace that card.\n", argv[1]);
+      return EXIT_FAILURE;
+    }
+
+  card = tke_vcard_engine_new_blank ((guint32) serial, alg);
+  tke_vcard_engine_set_path (card, argv[1]);
+  if (!tke_vcard_engine_save (card, &error))
+    return fail (error);
+  g_print ("tke-vcard: made card %" G_GINT64_FORMAT " in %s\n", serial, argv[1]);
+  return EXIT_SUCCESS;
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  InsertState *state = user_data;
+
+  state->pulled_by_signal = TRUE;
+  g_cancellable_cancel (state->cancellable);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+serve_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (tke_vpcd_serve (TKE_VPCD (source_object), cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_served (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  InsertState *state = user_data;
+
+  state->served = g_task_propagate_boolean (G_TASK (result), &state->error);
+  g_main_loop_quit (state->loop);
+}
+
+static int
+cmd_insert (int argc, char **argv)
+{
+  gint reader = -1;
+  gint fail_after = 0;
+  const GOptionEntry entries[] = {
+    { "reader", 0, 0, G_OPTION_ARG_INT, &reader, "vpcd reader: 0 or 1", "N" },
+    { "fail-after-apdus", 0, 0, G_OPTION_ARG_INT, &fail_after,
+      "Pull the card on the N-th APDU without answering it", "N" },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("IMAGE");
+  g_autoptr (TkeVcardEngine) card = NULL;
+  g_autoptr (TkeVpcd) vpcd = NULL;
+  g_autoptr (GTask) task = NULL;
+  InsertState state = { 0 };
+  guint sigterm, sigint;
+  GError *error = NULL;
+
+  g_option_context_set_summary (context, "Inserts a virtual PIV card into a vpcd reader.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail (error);
+  if (argc != 2)
+    {
+      g_printerr ("tke-vcard insert: name one IMAGE file.\n");
+      return EXIT_FAILURE;
+    }
+  if (reader < 0 || reader >= TKE_VPCD_N_READERS)
+    {
+      g_printerr ("tke-vcard insert: choose --reader 0 or --reader 1.\n");
+      return EXIT_FAILURE;
+    }
+  if (fail_after < 0)
+    {
+      g_printerr ("tke-vcard insert: --fail-after-apdus takes a count of 1 or more.\n");
+      return EXIT_FAILURE;
+    }
+
+  card = tke_vcard_engine_load (argv[1], &error);
+  if (card == NULL)
+    return fail (error);
+  vpcd = tke_vpcd_new (TKE_VIRTUAL_CARD (card), reader);
+  tke_vpcd_set_fail_after_apdus (vpcd, fail_after);
+  if (!tke_vpcd_connect (vpcd, &error))
+    return fail (error);
+
+  state.loop = g_main_loop_new (NULL, FALSE);
+  state.cancellable = g_cancellable_new ();
+  sigterm = g_unix_signal_add (SIGTERM, on_signal, &state);
+  sigint = g_unix_signal_add (SIGINT, on_signal, &state);
+
+  g_print ("tke-vcard: card %u is in reader %d (Virtual PCD 00 %02d)\n",
+           tke_vcard_engine_get_serial (card), reader, reader);
+  fflush (stdout);
+
+  task = g_task_new (vpcd, state.cancellable, on_served, &state);
+  /* Cancelling is how the card is pulled, not a failure. */
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_run_in_thread (task, serve_thread);
+  g_main_loop_run (state.loop);
+
+  g_source_remove (sigterm);
+  g_source_remove (sigint);
+  g_clear_object (&state.cancellable);
+  g_clear_pointer (&state.loop, g_main_loop_unref);
+
+  if (!state.served)
+    return fail (state.error);
+  if (tke_vpcd_get_pulled_by_fault (vpcd))
+    g_print ("tke-vcard: pulled the card on APDU %d without answering it (fault injection)\n",
+             fail_after);
+  else
+    g_print ("tke-vcard: card pulled after %u APDUs\n", tke_vpcd_get_apdu_count (vpcd));
+  return EXIT_SUCCESS;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc >= 2 && g_str_equal (argv[1], "create"))
+    return cmd_create (argc - 1, argv + 1);
+  if (argc >= 2 && g_str_equal (argv[1], "insert"))
+    return cmd_insert (argc - 1, argv + 1);
+
+  if (argc >= 2 && (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")))
+    {
+      g_print ("Usage: tke-vcard COMMAND IMAGE [OPTIONS]\n%s\n", usage_summary);
+      return EXIT_SUCCESS;
+    }
+  g_printerr ("Usage: tke-vcard COMMAND IMAGE [OPTIONS]\n%s\n", usage_summary);
+  return EXIT_FAILURE;
+}
