@@ -342,9 +342,10 @@ main (int argc, char **argv)
 
   if (!gtk_init_check ())
     {
+      /* TAP's skip plan with status 0 is what meson reports as SKIP (77 would be an error). */
       g_print ("1..0 # SKIP no display: run the tests through build-aux/test, which starts Xvfb\n");
       g_printerr ("SKIP: test-window needs a display\n");
-      return 77;
+      return 0;
     }
   g_assert_true (tke_secmem_init (NULL));
 
