@@ -30,7 +30,7 @@ tke_softunit_store_exec (sqlite3 *db, const char *sql, GError **error)
 
   if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_FAILED, "The unit's database refused %.40s… (%s).",
+      g_set_error (error, TKE_ERROR, TKE_ERROR_FAILED, "The unit's database refused %.40s... (%s).",
                    sql, msg != NULL ? msg : sqlite3_errmsg (db));
       sqlite3_free (msg);
       return FALSE;

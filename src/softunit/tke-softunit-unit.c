@@ -515,7 +515,7 @@ check_signatures (UnitState *s, TkeSoftunitCommand *cmd, GPtrArray *signers, GEr
 
       if (admin == NULL)
         return refuse (error, TKE_UNIT_ERROR_UNKNOWN_SIGNER,
-                       "Signature %u was made by key %.16s…, which is not an administrator of "
+                       "Signature %u was made by key %.16s..., which is not an administrator of "
                        "this unit: sign with an installed administrator's card.",
                        i + 1, sig->kid);
       if (!g_str_equal (sig->alg, tke_curve_jws_alg (admin->curve)) ||
@@ -584,7 +584,7 @@ check_vp (const TkeSecret *key, const guint8 vp[TKE_VP_LEN], const char *what, G
   want = tke_vp_to_hex (vp);
   have = tke_vp_to_hex (actual);
   return refuse (error, TKE_UNIT_ERROR_VP_MISMATCH,
-                 "The %s register's verification pattern is %.8s…, not %.8s… as the command "
+                 "The %s register's verification pattern is %.8s..., not %.8s... as the command "
                  "says: this is not the key the operator confirmed.",
                  what, have, want);
 }
@@ -658,7 +658,7 @@ op_admin_remove (TkeSoftunitUnit *self, UnitState *s, TkeSoftunitCommand *cmd, G
   admin = find_admin (s, lower);
   if (admin == NULL)
     return refuse (error, TKE_UNIT_ERROR_NOT_FOUND,
-                   "No administrator with SKI %.16s… is installed in this unit.", ski);
+                   "No administrator with SKI %.16s... is installed in this unit.", ski);
   remaining = s->admins->len - 1;
   if ((int) remaining < s->sig_thr || (int) remaining < s->rev_thr)
     return refuse (error, TKE_UNIT_ERROR_BELOW_THRESHOLD,

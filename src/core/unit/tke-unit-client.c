@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* TkeUnitClient: libsoup 3 requests, each pinned to the service's certificate fingerprint. */
+#include "config.h"
+
+#include <string.h>
+
+#include <libsoup/soup.h>
+
+#include "tke-error.h"
+#include "tke-unit-client.h"
+#include "tke-unit-error.h"
+#include "tke-unit-jose.h"
+
+/* Answers above this are not read: a unit's answers are small. */
+#define MAX_ANSWER (8 * 1024 * 1024)
+
+struct _TkeUnitClient
+{
+  GObject parent_instance;
+
+  SoupSession *session;
+  char *url;
+  char *fingerprint;
+  char *api_key;
+};
+
+G_DEFINE_FINAL_TYPE (TkeUnitClient, tke_unit_client, G_TYPE_OBJECT)
+
+typedef struct
+{
+  SoupMessage *msg;
+  gboolean certificate_refused;
+  char *unit_id;
+} RequestData;
+
+static void
+request_data_free (gpointer data)
+{
+  RequestData *rd = data;
+
+  g_clear_object (&rd->msg);
+  g_free (rd->unit_id);
+  g_free (rd);
+}
+
+void
+tke_unit_info_free (TkeUnitInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->instance);
+  g_free (info->id);
+  g_free (info->type);
+  g_free (info->location);
+  json_decref (info->identity_jwk);
+  json_decref (info->importer_jws);
+  g_free (info);
+}
+
+static void
+tke_unit_client_finalize (GObject *object)
+{
+  TkeUnitClient *self = TKE_UNIT_CLIENT (object);
+
+  g_clear_object (&self->session);
+  g_clear_pointer (&self->url, g_free);
+  g_clear_pointer (&self->fingerprint, g_free);
+  if (self->api_key != NULL)
+    tke_wipe_string_free (g_steal_pointer (&self->api_key));
+
+  G_OBJECT_CLASS (tke_unit_client_parent_class)->finalize (object);
+}
+
+static void
+tke_unit_client_class_init (TkeUnitClientClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = tke_unit_client_finalize;
+}
+
+static void
+tke_unit_client_init (TkeUnitClient *self)
+{
+  /* A command fans out to every selected unit at once: allow that many connections. */
+  self->session = soup_session_new_with_options ("max-conns", 256, "max-conns-per-host", 128,
+                                                 "timeout", 120, NULL);
+}
+
+TkeUnitClient *
+tke_unit_client_new (const char *url, const char *fingerprint, const char *api_key)
+{
+  TkeUnitClient *self;
+  GString *fp;
+
+  g_return_val_if_fail (url != NULL && fingerprint != NULL && api_key != NULL, NULL);
+
+  self = g_object_new (TKE_TYPE_UNIT_CLIENT, NULL);
+  self->url = g_strdup (url);
+  while (g_str_has_suffix (self->url, "/"))
+    self->url[strlen (self->url) - 1] = '\0';
+  fp = g_string_new (NULL);
+  for (const char *p = fingerprint; *p != '\0'; p++)
+    if (g_ascii_isxdigit (*p))
+      g_string_append_c (fp, g_ascii_tolower (*p));
+  self->fingerprint = g_string_free (fp, FALSE);
+  self->api_key = g_strdup (api_key);
+  return self;
+}
+
+static gboolean
+on_accept_certificate (SoupMessage *msg, GTlsCertificate *certificate, GTlsCertificateFlags errors,
+                       gpointer user_data)
+{
+  GTask *task = user_data;
+  RequestData *rd = g_task_get_task_data (task);
+  TkeUnitClient *self = g_task_get_source_object (task);
+  g_autoptr (GByteArray) der = NULL;
+  g_autofree char *actual = NULL;
+
+  /* The certificate is self-signed: what makes it trusted is the pinned fingerprint alone. */
+  g_object_get (certificate, "certificate", &der, NULL);
+  if (der != NULL)
+    actual = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len);
+  if (actual != NULL && g_str_equal (actual, self->fingerprint))
+    return TRUE;
+  rd->certificate_refused = TRUE;
+  return FALSE;
+}
+
+static void
+on_send_and_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  RequestData *rd = g_task_get_task_data (task);
+  TkeUnitClient *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  json_t *value = NULL;
+  guint status;
+
+  bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  if (bytes == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else if (rd->certificate_refused)
+        g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_CERTIFICATE,
+                                 "The service at %s presented a certificate that is not the one "
+                                 "pinned for it: check the fingerprint with its operator before "
+                                 "trusting it.",
+                                 self->url);
+      else
+        g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_UNREACHABLE,
+                                 "The crypto unit service at %s can't be reached: %s", self->url,
+                                 error->message);
+      return;
+    }
+  status = soup_message_get_status (rd->msg);
+  if (g_bytes_get_size (bytes) > 0 && g_bytes_get_size (bytes) <= MAX_ANSWER)
+    value = json_loadb (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), 0, NULL);
+
+  if (status >= 200 && status < 300 && json_is_object (value))
+    {
+      g_task_return_pointer (task, value, (GDestroyNotify) json_decref);
+      return;
+    }
+  if (status >= 400)
+    {
+      const char *code = NULL, *message = NULL;
+
+      if (json_unpack (value, "{s:{s:s, s:s}}", "error", "code", &code, "message", &message) == 0)
+        g_task_return_new_error (task, TKE_UNIT_ERROR, tke_unit_error_code_from_string (code), "%s",
+                                 message);
+      else
+        g_task_return_new_error (task, TKE_UNIT_ERROR, TKE_UNIT_ERROR_UNKNOWN_CODE,
+                                 "The service answered HTTP %u without a refusal code.", status);
+    }
+  else
+    g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_MALFORMED,
+                             "The service answered HTTP %u with something that is not a JSON "
+                             "object.",
+                             status);
+  json_decref (value);
+}
+
+static GTask *
+start_request (TkeUnitClient *self, const char *path, json_t *body, gpointer source_tag,
+               GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autofree char *uri = g_strconcat (self->url, path, NULL);
+  g_autofree char *auth = g_strconcat ("Bearer ", self->api_key, NULL);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  RequestData *rd = g_new0 (RequestData, 1);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, rd, request_data_free);
+  rd->msg = soup_message_new (body != NULL ? "POST" : "GET", uri);
+  if (rd->msg == NULL)
+    {
+      g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                               "%s is not a valid service address.", uri);
+      return task;
+    }
+  soup_message_headers_replace (soup_message_get_request_headers (rd->msg), "Authorization", auth);
+  tke_wipe (auth, strlen (auth));
+  if (body != NULL)
+    {
+      char *text = json_dumps (body, JSON_COMPACT);
+      g_autoptr (GBytes) bytes = g_bytes_new_take (g_strdup (text), strlen (text));
+
+      free (text);
+      soup_message_set_request_body_from_bytes (rd->msg, "application/json", bytes);
+    }
+  g_signal_connect (rd->msg, "accept-certificate", G_CALLBACK (on_accept_certificate), task);
+  soup_session_send_and_read_async (self->session, rd->msg, G_PRIORITY_DEFAULT, cancellable,
+                                    on_send_and_read, g_object_ref (task));
+  return task;
+}
+
+void
+tke_unit_client_request_async (TkeUnitClient *self, const char *path, json_t *body,
+                               GCancellable *cancellable, GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  g_return_if_fail (TKE_IS_UNIT_CLIENT (self));
+  g_return_if_fail (path != NULL && path[0] == '/');
+
+  g_object_unref (start_request (self, path, body, tke_unit_client_request_async, cancellable,
+                                 callback, user_data));
+}
+
+json_t *
+tke_unit_client_request_finish (TkeUnitClient *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* The typed calls wrap the generic request and convert its answer on completion. */
+typedef json_t *(*Convert) (json_t *answer, const char *unit_id, gpointer *out,
+                            GDestroyNotify *out_free, GError **error);
+
+static void
+on_typed_request (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Convert convert = g_object_get_data (G_OBJECT (task), "convert");
+  g_autoptr (GError) error = NULL;
+  json_t *answer = tke_unit_client_request_finish (TKE_UNIT_CLIENT (source), result, &error);
+  gpointer out = NULL;
+  GDestroyNotify out_free = NULL;
+
+  if (answer == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (convert != NULL)
+    {
+      convert (answer, g_object_get_data (G_OBJECT (task), "unit-id"), &out, &out_free, &error);
+      json_decref (answer);
+      if (error != NULL)
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_pointer (task, out, out_free);
+      return;
+    }
+  g_task_return_pointer (task, answer, (GDestroyNotify) json_decref);
+}
+
+static void
+typed_request (TkeUnitClient *self, const char *path, json_t *body, const char *unit_id,
+               Convert convert, gpointer source_tag, GCancellable *cancellable,
+               GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  g_object_set_data (G_OBJECT (task), "convert", convert);
+  g_object_set_data_full (G_OBJECT (task), "unit-id", g_strdup (unit_id), g_free);
+  tke_unit_client_request_async (self, path, body, cancellable, on_typed_request, task);
+}
+
+static json_t *
+convert_units (json_t *answer, const char *unit_id, gpointer *out, GDestroyNotify *out_free,
+               GError **error)
+{
+  GPtrArray *units = g_ptr_array_new_with_free_func ((GDestroyNotify) tke_unit_info_free);
+  json_t *instances = json_object_get (answer, "instances");
+  size_t i, j;
+  json_t *instance, *unit;
+
+  if (!json_is_array (instances))
+    goto malformed;
+  json_array_foreach (instances, i, instance)
+    {
+      const char *name = NULL;
+      json_t *list = NULL;
+
+      if (json_unpack (instance, "{s:s, s:o}", "name", &name, "units", &list) != 0 ||
+          !json_is_array (list))
+        goto malformed;
+      json_array_foreach (list, j, unit)
+        {
+          const char *id = NULL, *type = NULL, *location = NULL;
+          json_t *identity = NULL, *importer = NULL;
+          TkeUnitInfo *info;
+
+          if (json_unpack (unit, "{s:s, s:s, s:s, s:o, s:o}", "id", &id, "type", &type, "location",
+                           &location, "identity_key", &identity, "importer_key", &importer) != 0)
+            goto malformed;
+          info = g_new0 (TkeUnitInfo, 1);
+          info->num = units->len + 1;
+          info->instance = g_strdup (name);
+          info->id = g_strdup (id);
+          info->type = g_strdup (type);
+          info->location = g_strdup (location);
+          info->identity_jwk = json_incref (identity);
+          info->importer_jws = json_incref (importer);
+          g_ptr_array_add (units, info);
+        }
+    }
+  *out = units;
+  *out_free = (GDestroyNotify) g_ptr_array_unref;
+  return NULL;
+
+malformed:
+  g_ptr_array_unref (units);
+  g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
+               "The service's list of instances and units does not have the expected shape.");
+  return NULL;
+}
+
+void
+tke_unit_client_list_units_async (TkeUnitClient *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (TKE_IS_UNIT_CLIENT (self));
+  typed_request (self, "/v1/instances", NULL, NULL, convert_units, tke_unit_client_list_units_async,
+                 cancellable, callback, user_data);
+}
+
+GPtrArray *
+tke_unit_client_list_units_finish (TkeUnitClient *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static char *
+unit_path (const char *unit_id, const char *suffix)
+{
+  g_autofree char *escaped = g_uri_escape_string (unit_id, NULL, FALSE);
+
+  return g_strconcat ("/v1/units/", escaped, suffix, NULL);
+}
+
+void
+tke_unit_client_get_state_async (TkeUnitClient *self, const char *unit_id,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (TKE_IS_UNIT_CLIENT (self));
+  g_return_if_fail (unit_id != NULL);
+  path = unit_path (unit_id, "");
+  typed_request (self, path, NULL, unit_id, NULL, tke_unit_client_get_state_async, cancellable,
+                 callback, user_data);
+}
+
+json_t *
+tke_unit_client_get_state_finish (TkeUnitClient *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+tke_unit_client_post_command_async (TkeUnitClient *self, const char *unit_id, TkeCommand *command,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data)
+{
+  g_autofree char *path = NULL;
+  json_auto_t *body = NULL;
+
+  g_return_if_fail (TKE_IS_UNIT_CLIENT (self));
+  g_return_if_fail (unit_id != NULL && TKE_IS_COMMAND (command));
+  path = unit_path (unit_id, "/commands");
+  body = tke_command_to_json (command);
+  typed_request (self, path, body, unit_id, NULL, tke_unit_client_post_command_async, cancellable,
+                 callback, user_data);
+}
+
+json_t *
+tke_unit_client_post_command_finish (TkeUnitClient *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static json_t *
+convert_audit (json_t *answer, const char *unit_id, gpointer *out, GDestroyNotify *out_free,
+               GError **error)
+{
+  json_t *entries = json_object_get (answer, "entries");
+
+  if (!tke_unit_audit_verify (entries, error))
+    return NULL;
+  *out = json_incref (entries);
+  *out_free = (GDestroyNotify) json_decref;
+  return NULL;
+}
+
+void
+tke_unit_client_get_audit_async (TkeUnitClient *self, const char *unit_id,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (TKE_IS_UNIT_CLIENT (self));
+  g_return_if_fail (unit_id != NULL);
+  path = unit_path (unit_id, "/audit");
+  typed_request (self, path, NULL, unit_id, convert_audit, tke_unit_client_get_audit_async,
+                 cancellable, callback, user_data);
+}
+
+json_t *
+tke_unit_client_get_audit_finish (TkeUnitClient *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+json_t *
+tke_unit_receipt_verify (const json_t *answer, const json_t *identity_jwk, const char *unit_id,
+                         GError **error)
+{
+  json_t *state = json_object_get (answer, "state");
+  json_t *payload;
+  g_autofree char *hash = NULL;
+  const char *typ = NULL, *unit = NULL, *state_hash = NULL;
+
+  payload = tke_jws_verify_flattened (json_object_get (answer, "receipt"), identity_jwk, error);
+  if (payload == NULL)
+    return NULL;
+  if (json_unpack (payload, "{s:s, s:s, s:s}", "typ", &typ, "unit", &unit, "state", &state_hash) !=
+          0 ||
+      !g_str_equal (typ, TKE_RECEIPT_TYP) || (unit_id != NULL && !g_str_equal (unit, unit_id)))
+    {
+      json_decref (payload);
+      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
+                   "The receipt is not a tke-receipt/1 of this unit.");
+      return NULL;
+    }
+  hash = tke_json_hash_b64 (state);
+  if (!g_str_equal (hash, state_hash))
+    {
+      json_decref (payload);
+      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
+                   "The receipt does not match the state returned with it.");
+      return NULL;
+    }
+  return payload;
+}
+
+gboolean
+tke_unit_audit_verify (const json_t *entries, GError **error)
+{
+  const char *prev = "";
+  size_t index;
+  json_t *entry;
+
+  if (!json_is_array (entries))
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, "The audit log is not a list.");
+      return FALSE;
+    }
+  json_array_foreach (entries, index, entry)
+    {
+      json_auto_t *copy = json_deep_copy (entry);
+      const char *hash = json_string_value (json_object_get (entry, "hash"));
+      const char *link = json_string_value (json_object_get (entry, "prev"));
+      g_autofree char *actual = NULL;
+
+      json_object_del (copy, "hash");
+      actual = tke_json_hash_b64 (copy);
+      if (hash == NULL || link == NULL || !g_str_equal (link, prev) || !g_str_equal (actual, hash))
+        {
+          g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
+                       "Audit entry %zu does not chain to the one before it: the log was changed.",
+                       index + 1);
+          return FALSE;
+        }
+      prev = hash;
+    }
+  return TRUE;
+}
