@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "tke-card-profile.h"
+#include "tke-card-signer.h"
 #include "tke-ec-key.h"
 #include "tke-error.h"
 #include "tke-tlv.h"
@@ -230,6 +231,58 @@ test_profile_signature_key (Fixture *f, gconstpointer data)
   g_assert_null (again);
   g_assert_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "Alice Ölund"));
+}
+
+static void
+test_profile_card_signer (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeSecret) pin = secret ("13572468");
+  g_autoptr (TkeSecret) wrong = secret ("99999999");
+  g_autoptr (EVP_PKEY) key = NULL;
+  g_autoptr (TkeCardSigner) signer = NULL;
+  g_autoptr (TkeCardSigner) bad = NULL;
+  g_autoptr (GBytes) sig = NULL;
+  g_autoptr (GBytes) spki_a = NULL;
+  g_autoptr (GBytes) spki_b = NULL;
+  const char *payload = "{\"op\":\"admin.add\"}";
+
+  initialize (f, "13572468");
+  /* No signature key yet: no signer. */
+  signer = tke_card_signer_new (f->piv, pin, &error);
+  g_assert_null (signer);
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  key = tke_card_profile_generate_signature_key (f->piv, pin, "Erin", &error);
+  g_assert_no_error (error);
+  signer = tke_card_signer_new (f->piv, pin, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (tke_signer_get_name (TKE_SIGNER (signer)), ==, "Erin");
+  g_assert_cmpstr (tke_signer_get_jws_alg (TKE_SIGNER (signer)), ==, "ES256");
+  spki_a = tke_ec_key_to_spki (key, &error);
+  spki_b = tke_ec_key_to_spki (tke_signer_get_public_key (TKE_SIGNER (signer)), &error);
+  g_assert_true (g_bytes_equal (spki_a, spki_b));
+
+  /* The card was reset in between (another program): the signer verifies the PIN again. */
+  tke_card_connection_disconnect (f->connection, TRUE);
+  connect_card (f);
+  g_clear_object (&signer);
+  signer = tke_card_signer_new (f->piv, pin, &error);
+  sig = tke_signer_sign_data (TKE_SIGNER (signer), (const guint8 *) payload, strlen (payload), NULL,
+                              &error);
+  g_assert_no_error (error);
+  g_assert_true (tke_ecdsa_verify_data (key, (const guint8 *) payload, strlen (payload),
+                                        g_bytes_get_data (sig, NULL), g_bytes_get_size (sig)));
+
+  /* A wrong PIN is tried once per signature, never again by itself. */
+  bad = tke_card_signer_new (f->piv, wrong, &error);
+  g_clear_pointer (&sig, g_bytes_unref);
+  sig = tke_signer_sign_data (TKE_SIGNER (bad), (const guint8 *) payload, strlen (payload), NULL,
+                              &error);
+  g_assert_null (sig);
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_PIN_WRONG);
+  g_assert_nonnull (strstr (error->message, "2 tries left"));
 }
 
 static void
@@ -754,6 +807,7 @@ main (int argc, char **argv)
   ADD ("/profile/initialize", test_profile_initialize);
   ADD ("/profile/signature-key", test_profile_signature_key);
   ADD ("/profile/import-signature-key", test_profile_import_signature_key);
+  ADD ("/profile/card-signer", test_profile_card_signer);
   ADD ("/profile/key-parts", test_profile_key_parts);
   ADD ("/profile/part-bound-to-card", test_profile_part_bound_to_card);
   ADD ("/profile/pin-change-and-unblock", test_profile_pin_change_and_unblock);
