@@ -114,14 +114,20 @@ test_post (TestWorld *world, guint unit, TkeCommand *command, GError **error)
 }
 
 json_t *
-test_request (TestWorld *world, const char *path, json_t *body, GError **error)
+test_client_request (TkeUnitClient *client, const char *path, json_t *body, GError **error)
 {
   Waiter waiter = { g_main_loop_new (NULL, FALSE), NULL };
   g_autoptr (GAsyncResult) result = NULL;
 
-  tke_unit_client_request_async (world->client, path, body, NULL, on_done, &waiter);
+  tke_unit_client_request_async (client, path, body, NULL, on_done, &waiter);
   result = wait_for (&waiter);
-  return tke_unit_client_request_finish (world->client, result, error);
+  return tke_unit_client_request_finish (client, result, error);
+}
+
+json_t *
+test_request (TestWorld *world, const char *path, json_t *body, GError **error)
+{
+  return test_client_request (world->client, path, body, error);
 }
 
 json_t *

@@ -29,6 +29,7 @@ void test_world_free (TestWorld *world);
 json_t *test_get_state (TestWorld *world, guint unit, GError **error);
 json_t *test_post (TestWorld *world, guint unit, TkeCommand *command, GError **error);
 json_t *test_request (TestWorld *world, const char *path, json_t *body, GError **error);
+json_t *test_client_request (TkeUnitClient *client, const char *path, json_t *body, GError **error);
 json_t *test_get_audit (TestWorld *world, guint unit, GError **error);
 gint64 test_counter (TestWorld *world, guint unit);
 
