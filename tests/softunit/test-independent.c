@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Checks by programs that are not ours: python3-jwcrypto builds commands and key parts and
+ * verifies receipts; curl exercises the HTTP error paths. */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "softunit-test-util.h"
+
+static TkeSoftunitService *
+start_service (void)
+{
+  g_autoptr (GError) error = NULL;
+  TkeSoftunitService *service = tke_softunit_service_new_ephemeral (2, 1, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (tke_softunit_service_start (service, &error));
+  g_assert_no_error (error);
+  return service;
+}
+
+static void
+test_jwcrypto (void)
+{
+  const char *source_root = g_getenv ("TKE_SOURCE_ROOT");
+  g_autoptr (TkeSoftunitService) service = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr (GError) error = NULL;
+  int status = -1;
+
+  if (source_root == NULL ||
+      !g_spawn_command_line_sync ("/usr/bin/python3 -c 'import jwcrypto, cryptography'", NULL, NULL,
+                                  &status, NULL) ||
+      status != 0)
+    {
+      g_printerr ("SKIP: /usr/bin/python3 with python3-jwcrypto is not installed\n");
+      g_test_skip ("SKIP: /usr/bin/python3 with python3-jwcrypto is not installed");
+      return;
+    }
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  script = g_build_filename (source_root, "tests", "softunit", "jwcrypto-check.py", NULL);
+  service = start_service ();
+  {
+    const char *argv[] = { "/usr/bin/python3",
+                           script,
+                           tke_softunit_service_get_url (service),
+                           tke_softunit_service_get_fingerprint (service),
+                           tke_softunit_service_get_api_key (service),
+                           NULL };
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                                 &err, &status, &error));
+  }
+  g_assert_no_error (error);
+  g_test_message ("%s%s", out, err);
+  g_assert_true (g_spawn_check_wait_status (status, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (out, "2-signature JWS accepted"));
+}
+
+/* Runs curl; returns the HTTP status and the body. */
+static guint
+curl (TkeSoftunitService *service, const char *const *extra, char **body)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *out = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = g_build_filename (g_get_tmp_dir (), "tke-curl-body-XXXXXX", NULL);
+  g_autofree char *contents = NULL;
+  int fd = g_mkstemp (tmp);
+  int status = -1;
+
+  g_assert_cmpint (fd, >=, 0);
+  close (fd);
+  g_ptr_array_add (argv, "curl");
+  g_ptr_array_add (argv, "-sk");
+  g_ptr_array_add (argv, "-o");
+  g_ptr_array_add (argv, tmp);
+  g_ptr_array_add (argv, "-w");
+  g_ptr_array_add (argv, "%{http_code}");
+  for (guint i = 0; extra[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) extra[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &out, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_file_get_contents (tmp, &contents, NULL, NULL);
+  g_unlink (tmp);
+  if (body != NULL)
+    *body = g_steal_pointer (&contents);
+  return (guint) g_ascii_strtoull (out, NULL, 10);
+}
+
+static void
+test_curl_errors (void)
+{
+  g_autoptr (TkeSoftunitService) service = NULL;
+  g_autofree char *auth = NULL;
+  g_autofree char *instances = NULL;
+  g_autofree char *unit_url = NULL;
+  g_autofree char *commands = NULL;
+  g_autofree char *big_path = NULL;
+  g_autofree char *big_arg = NULL;
+  g_autofree char *body = NULL;
+  TkeSoftunitUnit *unit;
+  int status = -1;
+
+  g_autofree char *version = NULL;
+  g_autofree char *version_err = NULL;
+
+  if (!g_spawn_command_line_sync ("curl --version", &version, &version_err, &status, NULL) ||
+      status != 0)
+    {
+      g_printerr ("SKIP: curl is not installed\n");
+      g_test_skip ("SKIP: curl is not installed");
+      return;
+    }
+  service = start_service ();
+  unit = g_ptr_array_index (tke_softunit_service_get_units (service), 0);
+  auth = g_strconcat ("Authorization: Bearer ", tke_softunit_service_get_api_key (service), NULL);
+  instances = g_strconcat (tke_softunit_service_get_url (service), "/v1/instances", NULL);
+  unit_url = g_strconcat (tke_softunit_service_get_url (service), "/v1/units/",
+                          tke_softunit_unit_get_id (unit), NULL);
+  commands = g_strconcat (unit_url, "/commands", NULL);
+
+  {
+    const char *argv[] = { instances, NULL };
+    g_assert_cmpuint (curl (service, argv, &body), ==, 401);
+    g_assert_nonnull (strstr (body, "\"UNAUTHORIZED\""));
+    g_clear_pointer (&body, g_free);
+  }
+  {
+    const char *argv[] = { "-H", "Authorization: Bearer wrong", instances, NULL };
+    g_assert_cmpuint (curl (service, argv, NULL), ==, 401);
+  }
+  {
+    const char *argv[] = { "-H", auth, instances, NULL };
+    g_assert_cmpuint (curl (service, argv, &body), ==, 200);
+    g_assert_nonnull (strstr (body, tke_softunit_unit_get_id (unit)));
+    g_clear_pointer (&body, g_free);
+  }
+  {
+    g_autofree char *missing = g_strconcat (tke_softunit_service_get_url (service),
+                                            "/v1/units/00000000-0000-0000-0000-000000000000", NULL);
+    const char *argv[] = { "-H", auth, missing, NULL };
+    g_assert_cmpuint (curl (service, argv, &body), ==, 404);
+    g_assert_nonnull (strstr (body, "\"NOT_FOUND\""));
+    g_clear_pointer (&body, g_free);
+  }
+  {
+    const char *argv[] = {
+      "-H",     auth, "-H", "Content-Type: application/json", "--data-binary", "{\"payload\": ",
+      commands, NULL
+    };
+    g_assert_cmpuint (curl (service, argv, &body), ==, 400);
+    g_assert_nonnull (strstr (body, "\"MALFORMED\""));
+    g_clear_pointer (&body, g_free);
+  }
+  {
+    const char *argv[] = { "-H", auth, "--data-binary", "[1, 2, 3]", commands, NULL };
+    g_assert_cmpuint (curl (service, argv, NULL), ==, 400);
+  }
+
+  /* 2 MiB: refused with 413, with and without a Content-Length. */
+  big_path = g_build_filename (g_get_tmp_dir (), "tke-curl-big-XXXXXX", NULL);
+  {
+    int fd = g_mkstemp (big_path);
+    g_autofree char *big = g_malloc (2 * 1024 * 1024);
+
+    memset (big, ' ', 2 * 1024 * 1024);
+    big[0] = '{';
+    big[2 * 1024 * 1024 - 1] = '}';
+    g_assert_cmpint (write (fd, big, 2 * 1024 * 1024), ==, 2 * 1024 * 1024);
+    close (fd);
+  }
+  big_arg = g_strconcat ("@", big_path, NULL);
+  {
+    const char *argv[] = { "-H", auth, "--data-binary", big_arg, commands, NULL };
+    g_assert_cmpuint (curl (service, argv, &body), ==, 413);
+    g_assert_nonnull (strstr (body, "\"TOO_LARGE\""));
+    g_clear_pointer (&body, g_free);
+  }
+  {
+    const char *argv[] = { "-H",    auth,     "-H", "Transfer-Encoding: chunked", "--data-binary",
+                           big_arg, commands, NULL };
+    g_assert_cmpuint (curl (service, argv, NULL), ==, 413);
+  }
+  g_unlink (big_path);
+
+  /* None of it reached the unit's state. */
+  g_assert_cmpint (tke_softunit_unit_get_counter (unit), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/softunit/independent/jwcrypto", test_jwcrypto);
+  g_test_add_func ("/softunit/independent/curl", test_curl_errors);
+  return g_test_run ();
+}
