@@ -310,6 +310,11 @@ tke_vpcd_serve (TkeVpcd *self, GCancellable *cancellable, GError **error)
         gsize answer_len;
         const guint8 *answer_data = g_bytes_get_data (answer, &answer_len);
 
+        /* Header and status word only: the data may hold a PIN or a key. */
+        g_debug ("APDU %u: %02X %02X %02X %02X, %" G_GSIZE_FORMAT " bytes -> %02X%02X",
+                 self->apdu_count + 1, payload[0], payload[1], payload[2], payload[3], len,
+                 answer_len >= 2 ? answer_data[answer_len - 2] : 0,
+                 answer_len >= 2 ? answer_data[answer_len - 1] : 0);
         OPENSSL_cleanse (payload, len);
         self->apdu_count++;
         if (!send_frame (self, answer_data, answer_len))

@@ -303,12 +303,19 @@ test_atr_and_select (void)
 {
   g_autoptr (TkeVcardEngine) card = tke_vcard_engine_new_blank (SERIAL, TKE_VCARD_MGMT_ALG_3DES);
   g_autoptr (GBytes) atr = tke_virtual_card_get_atr (TKE_VIRTUAL_CARD (card));
-  const guint8 expected_atr[] = { 0x3B, 0x80, 0x80, 0x01, 0x01 };
+  /* T=1 offered (TD2 = 01), historical bytes "TKEVCARD", and a check byte that makes the XOR of
+   * T0..TCK zero. */
+  const guint8 expected_atr[] = { 0x3B, 0x88, 0x80, 0x01, 0x54, 0x4B, 0x45,
+                                  0x56, 0x43, 0x41, 0x52, 0x44, 0x11 };
+  guint8 check = 0;
   g_autoptr (GBytes) apt = NULL;
   const guint8 *a;
 
   g_assert_cmpmem (g_bytes_get_data (atr, NULL), g_bytes_get_size (atr), expected_atr,
                    sizeof expected_atr);
+  for (gsize i = 1; i < sizeof expected_atr; i++)
+    check ^= expected_atr[i];
+  g_assert_cmpint (check, ==, 0);
 
   tke_virtual_card_power_on (TKE_VIRTUAL_CARD (card));
   /* OpenSC's long AID form and yubico-piv-tool's short one. */
