@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <openssl/evp.h>
 
+#include "card-test-ops.h"
 #include "tke-card-profile.h"
 #include "tke-card-signer.h"
 #include "tke-ec-key.h"
@@ -584,167 +585,16 @@ test_profile_directory_parser (void)
 
 /* ---- a card pulled after every APDU of each write ---- */
 
-typedef enum
-{
-  OP_INITIALIZE,
-  OP_GENERATE_SIGNATURE_KEY,
-  OP_IMPORT_SIGNATURE_KEY,
-  OP_GENERATE_KEY_PART,
-  OP_PUT_KEY_PART,
-  OP_DELETE_KEY_PART,
-  OP_CHANGE_PIN,
-  N_OPS
-} Op;
-
-static const char *op_names[N_OPS] = {
-  "initialize",        "generate-signature-key", "import-signature-key",
-  "generate-key-part", "put-key-part",           "delete-key-part",
-  "change-pin"
-};
-
-/* Runs op; returns whether it succeeded. */
-static gboolean
-run_op (Fixture *f, Op op, GError **error)
-{
-  g_autoptr (TkeSecret) pin = secret ("13572468");
-  g_autoptr (TkeSecret) default_pin = secret ("123456");
-  g_autoptr (TkeSecret) next = secret ("24680135");
-
-  switch (op)
-    {
-      case OP_INITIALIZE:
-        return tke_card_profile_initialize (f->piv, default_pin, pin, NULL, NULL, "Pulled", error);
-      case OP_GENERATE_SIGNATURE_KEY:
-        {
-          g_autoptr (EVP_PKEY) key =
-              tke_card_profile_generate_signature_key (f->piv, pin, "Dora", error);
-          return key != NULL;
-        }
-      case OP_IMPORT_SIGNATURE_KEY:
-        {
-          g_autoptr (EVP_PKEY) key = tke_ec_key_generate (TKE_CURVE_P256, NULL);
-
-          return tke_card_profile_import_signature_key (f->piv, pin, key, "Dora", error);
-        }
-      case OP_GENERATE_KEY_PART:
-        {
-          g_autoptr (TkeKeyPartInfo) info =
-              tke_card_profile_generate_key_part (f->piv, pin, "New part", error);
-          return info != NULL;
-        }
-      case OP_PUT_KEY_PART:
-        {
-          g_autoptr (TkeSecret) part = tke_secret_new_random (TKE_KEY_PART_LEN, NULL);
-          g_autoptr (TkeKeyPartInfo) info =
-              tke_card_profile_put_key_part (f->piv, pin, part, "New part", error);
-          return info != NULL;
-        }
-      case OP_DELETE_KEY_PART:
-        return tke_card_profile_delete_key_part (f->piv, pin, 1, error);
-      case OP_CHANGE_PIN:
-        return tke_card_profile_change_pin (f->piv, pin, next, error);
-      default:
-        g_assert_not_reached ();
-    }
-}
-
-/* What the card reads back as; "old" or "new" by the operation. */
-static const char *
-judge (Fixture *f, Op op)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (TkeCardInfo) info = tke_card_profile_read_info (f->piv, &error);
-  g_autoptr (TkeSecret) pin = secret ("13572468");
-
-  g_assert_no_error (error);
-  switch (op)
-    {
-      case OP_INITIALIZE:
-        if (!info->initialized)
-          return "old";
-        g_assert_cmpstr (info->description, ==, "Pulled");
-        return "new";
-      case OP_GENERATE_SIGNATURE_KEY:
-      case OP_IMPORT_SIGNATURE_KEY:
-        if (info->admin_name == NULL)
-          return "old";
-        g_assert_cmpstr (info->admin_name, ==, "Dora");
-        return "new";
-      case OP_GENERATE_KEY_PART:
-      case OP_PUT_KEY_PART:
-      case OP_DELETE_KEY_PART:
-        {
-          guint expected_old = 1;
-          gboolean has_new = FALSE;
-
-          /* Every listed part decrypts and matches its VP. */
-          for (guint i = 0; i < info->parts->len; i++)
-            {
-              TkeKeyPartInfo *part = g_ptr_array_index (info->parts, i);
-              g_autoptr (TkeSecret) clear =
-                  tke_card_profile_take_key_part (f->piv, pin, part->id, NULL, &error);
-              g_assert_no_error (error);
-              g_assert_nonnull (clear);
-              has_new |= g_strcmp0 (part->description, "New part") == 0;
-            }
-          if (op == OP_DELETE_KEY_PART)
-            return info->parts->len == expected_old ? "old" : "new";
-          g_assert_cmpuint (info->parts->len, ==, has_new ? 2 : 1);
-          return has_new ? "new" : "old";
-        }
-      case OP_CHANGE_PIN:
-        {
-          g_autoptr (TkeSecret) old_pin = secret ("13572468");
-          gboolean ok;
-
-          g_assert_true (tke_piv_client_begin (f->piv, &error));
-          ok = tke_piv_client_verify (f->piv, TKE_PIV_PIN, old_pin, NULL, NULL);
-          tke_piv_client_end (f->piv);
-          return ok ? "old" : "new";
-        }
-      default:
-        g_assert_not_reached ();
-    }
-}
-
-static const char *
-pin_after (Op op, const char *state)
-{
-  if (op == OP_INITIALIZE && g_str_equal (state, "old"))
-    return "123456";
-  if (op == OP_CHANGE_PIN && g_str_equal (state, "new"))
-    return "24680135";
-  return "13572468";
-}
-
-/* The card as it is before op: prepared once, then copied from its image for every pull. */
-static void
-prepare (Fixture *f, Op op)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (TkeSecret) pin = secret ("13572468");
-
-  if (op == OP_INITIALIZE)
-    return;
-  initialize (f, "13572468");
-  if (op == OP_DELETE_KEY_PART || op == OP_GENERATE_KEY_PART || op == OP_PUT_KEY_PART)
-    {
-      g_autoptr (TkeKeyPartInfo) part =
-          tke_card_profile_generate_key_part (f->piv, pin, "Existing", &error);
-      g_assert_no_error (error);
-    }
-}
-
 static void
 test_profile_pulled (Fixture *f, gconstpointer data)
 {
-  Op op = GPOINTER_TO_INT (data);
+  TkeTestOp op = GPOINTER_TO_INT (data);
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("tke-card-XXXXXX", &error);
   g_autofree char *image = g_build_filename (dir, "before.card", NULL);
   guint total, olds = 0, news = 0;
 
-  prepare (f, op);
+  tke_test_prepare (f->piv, op);
   tke_vcard_engine_set_path (f->engine, image);
   g_assert_true (tke_vcard_engine_save (f->engine, &error));
   tke_vcard_engine_set_path (f->engine, NULL);
@@ -753,7 +603,7 @@ test_profile_pulled (Fixture *f, gconstpointer data)
   {
     guint before = tke_card_connection_get_apdu_count (f->connection);
 
-    g_assert_true (run_op (f, op, &error));
+    g_assert_true (tke_test_run_op (f->piv, op, &error));
     g_assert_no_error (error);
     total = tke_card_connection_get_apdu_count (f->connection) - before;
   }
@@ -767,7 +617,7 @@ test_profile_pulled (Fixture *f, gconstpointer data)
       tke_vcard_engine_set_path (copy, NULL);
       insert (f, copy);
       tke_virtual_reader_manager_remove_after (TKE_VIRTUAL_READER_MANAGER (f->manager), READER, n);
-      g_assert_false (run_op (f, op, &error));
+      g_assert_false (tke_test_run_op (f->piv, op, &error));
       g_assert_error (error, TKE_ERROR, TKE_ERROR_CARD_REMOVED);
       g_assert_nonnull (strstr (error->message, "removed"));
       g_clear_error (&error);
@@ -776,22 +626,24 @@ test_profile_pulled (Fixture *f, gconstpointer data)
       g_assert_true (tke_virtual_reader_manager_insert (TKE_VIRTUAL_READER_MANAGER (f->manager),
                                                         READER, TKE_VIRTUAL_CARD (copy), &error));
       connect_card (f);
-      state = judge (f, op);
-      if (op == OP_CHANGE_PIN && g_str_equal (state, "new"))
+      state = tke_test_judge (f->piv, op);
+      if (op == TKE_TEST_OP_CHANGE_PIN && g_str_equal (state, "new"))
         {
-          g_autoptr (TkeSecret) next = secret (pin_after (op, state));
+          g_autoptr (TkeSecret) next = secret (tke_test_pin_after (op, state));
 
           g_assert_true (tke_piv_client_begin (f->piv, &error));
           g_assert_true (tke_piv_client_verify (f->piv, TKE_PIV_PIN, next, NULL, &error));
           tke_piv_client_end (f->piv);
         }
-      g_test_message ("%s: pulled after APDU %u of %u: %s state", op_names[op], n, total, state);
+      g_test_message ("%s: pulled after APDU %u of %u: %s state", tke_test_op_names[op], n, total,
+                      state);
       if (g_str_equal (state, "old"))
         olds++;
       else
         news++;
     }
-  g_test_message ("%s: %u APDUs, %u pulls read back old, %u new", op_names[op], total, olds, news);
+  g_test_message ("%s: %u APDUs, %u pulls read back old, %u new", tke_test_op_names[op], total,
+                  olds, news);
   g_assert_cmpuint (olds + news, ==, total);
   g_assert_cmpuint (olds, >, 0);
   g_unlink (image);
@@ -813,9 +665,9 @@ main (int argc, char **argv)
   ADD ("/profile/pin-change-and-unblock", test_profile_pin_change_and_unblock);
 #undef ADD
   g_test_add_func ("/profile/directory-parser", test_profile_directory_parser);
-  for (guint op = 0; op < N_OPS; op++)
+  for (guint op = 0; op < TKE_TEST_N_OPS; op++)
     {
-      g_autofree char *path = g_strdup_printf ("/profile/pulled/%s", op_names[op]);
+      g_autofree char *path = g_strdup_printf ("/profile/pulled/%s", tke_test_op_names[op]);
 
       g_test_add (path, Fixture, GINT_TO_POINTER (op), fixture_set_up, test_profile_pulled,
                   fixture_tear_down);

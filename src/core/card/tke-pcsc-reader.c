@@ -175,6 +175,12 @@ tke_pcsc_connection_transmit_raw (TkeCardConnection *connection, GBytes *command
                    "The reader returned more bytes than it was given room for.");
       return NULL;
     }
+  /* A reader whose card left mid-exchange may hand back nothing at all (vpcd does). */
+  if (len < 2 && card_left (self))
+    {
+      pcsc_failed (error, SCARD_W_REMOVED_CARD, reader_of (self), "a command was being sent");
+      return NULL;
+    }
   return g_bytes_new (answer, len);
 }
 
