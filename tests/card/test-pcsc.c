@@ -230,6 +230,27 @@ test_whole_profile (void)
     }
   g_assert_true (tke_card_profile_unblock_pin (piv, puk, pin, &error));
   g_assert_no_error (error);
+  /* Other PIV software sees a normal card with our two certificates. */
+  {
+    g_autofree char *tool = g_find_program_in_path ("yubico-piv-tool");
+
+    if (tool == NULL)
+      g_test_message ("yubico-piv-tool is not installed: the cross-check did not run");
+    else
+      {
+        g_autofree char *out = NULL;
+        int status = 0;
+        const char *cmd[] = { tool, "-r", VPCD_READER_0, "-a", "status", NULL };
+
+        g_assert_true (g_spawn_sync (NULL, (char **) cmd, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                                     NULL, &out, NULL, &status, &error));
+        g_test_message ("yubico-piv-tool -a status:\n%s", out);
+        g_assert_true (g_spawn_check_wait_status (status, &error));
+        g_assert_nonnull (strstr (out, "CN=Frank"));
+        g_assert_nonnull (strstr (out, "key management"));
+      }
+  }
+
   g_assert_true (tke_card_profile_delete_key_part (piv, pin, part->id, &error));
   parts = tke_card_profile_list_parts (piv, &error);
   g_assert_no_error (error);
