@@ -794,11 +794,6 @@ open_part (TkePivClient *piv, const guint8 *data, gsize len, guint id, GError **
 
 /* ---- steps ---- */
 
-/* Runs inside a transaction that begin () opened; end () closes it. */
-#define BEGIN_STEP(piv, error, fail)                                                               \
-  if (!tke_piv_client_begin ((piv), (error)))                                                      \
-  return fail
-
 gboolean
 tke_card_profile_initialize (TkePivClient *piv, const TkeSecret *current_pin,
                              const TkeSecret *new_pin, const TkeSecret *current_puk,
@@ -832,7 +827,8 @@ tke_card_profile_initialize (TkePivClient *piv, const TkeSecret *current_pin,
       return FALSE;
     }
 
-  BEGIN_STEP (piv, error, FALSE);
+  if (!tke_piv_client_begin (piv, error))
+    return FALSE;
 
   existing = read_directory (piv, NULL, &absent, &local_error);
   if (existing != NULL)
@@ -925,7 +921,8 @@ tke_card_profile_list_parts (TkePivClient *piv, GError **error)
 
   g_return_val_if_fail (TKE_IS_PIV_CLIENT (piv), NULL);
 
-  BEGIN_STEP (piv, error, NULL);
+  if (!tke_piv_client_begin (piv, error))
+    return NULL;
   parts = read_directory_required (piv, NULL, error);
   tke_piv_client_end (piv);
   return parts;
@@ -943,7 +940,8 @@ tke_card_profile_read_info (TkePivClient *piv, GError **error)
 
   g_return_val_if_fail (TKE_IS_PIV_CLIENT (piv), NULL);
 
-  BEGIN_STEP (piv, error, NULL);
+  if (!tke_piv_client_begin (piv, error))
+    return NULL;
 
   info->has_serial = tke_piv_client_get_serial (piv, &info->serial, NULL);
   info->has_version = tke_piv_client_get_version (piv, info->version, NULL);
@@ -968,10 +966,11 @@ tke_card_profile_read_info (TkePivClient *piv, GError **error)
   cert = read_certificate_der (piv, TKE_PIV_OBJ_CERT_9A, &local_error);
   if (cert != NULL)
     {
+      /* A 9A certificate some other program wrote is no administrator of ours. */
       if (!tke_certificate_check_self_signed (g_bytes_get_data (cert, NULL),
                                               g_bytes_get_size (cert), &info->admin_name, NULL,
-                                              error))
-        goto out;
+                                              &local_error))
+        g_debug ("The 9A certificate is not an administrator's: %s", local_error->message);
     }
   else if (!g_error_matches (local_error, TKE_ERROR, TKE_ERROR_NOT_FOUND))
     {
@@ -996,7 +995,8 @@ tke_card_profile_read_certificate (TkePivClient *piv, GError **error)
 
   g_return_val_if_fail (TKE_IS_PIV_CLIENT (piv), NULL);
 
-  BEGIN_STEP (piv, error, NULL);
+  if (!tke_piv_client_begin (piv, error))
+    return NULL;
   cert = read_certificate_der (piv, TKE_PIV_OBJ_CERT_9A, error);
   tke_piv_client_end (piv);
   return cert;
@@ -1053,7 +1053,8 @@ tke_card_profile_generate_signature_key (TkePivClient *piv, const TkeSecret *pin
   if (!tke_admin_name_is_valid (name, error))
     return NULL;
 
-  BEGIN_STEP (piv, error, NULL);
+  if (!tke_piv_client_begin (piv, error))
+    return NULL;
   parts = read_directory_required (piv, NULL, error);
   if (parts == NULL || !check_no_signature_key (piv, error) || !verify_pin (piv, pin, error) ||
       !authenticate_management (piv, NULL, error))
@@ -1098,7 +1099,8 @@ tke_card_profile_import_signature_key (TkePivClient *piv, const TkeSecret *pin, 
   if (cert == NULL)
     return FALSE;
 
-  BEGIN_STEP (piv, error, FALSE);
+  if (!tke_piv_client_begin (piv, error))
+    return FALSE;
   parts = read_directory_required (piv, NULL, error);
   if (parts == NULL || !check_no_signature_key (piv, error) || !verify_pin (piv, pin, error) ||
       !authenticate_management (piv, NULL, error))
@@ -1149,7 +1151,8 @@ store_part (TkePivClient *piv, const TkeSecret *pin, const TkeSecret *given,
       return NULL;
     }
 
-  BEGIN_STEP (piv, error, NULL);
+  if (!tke_piv_client_begin (piv, error))
+    return NULL;
   parts = read_directory_required (piv, &card_description, error);
   if (parts == NULL)
     goto out;
@@ -1228,7 +1231,8 @@ tke_card_profile_take_key_part (TkePivClient *piv, const TkeSecret *pin, guint i
 
   g_return_val_if_fail (TKE_IS_PIV_CLIENT (piv), NULL);
 
-  BEGIN_STEP (piv, error, NULL);
+  if (!tke_piv_client_begin (piv, error))
+    return NULL;
   parts = read_directory_required (piv, NULL, error);
   if (parts == NULL)
     goto out;
@@ -1273,7 +1277,8 @@ tke_card_profile_delete_key_part (TkePivClient *piv, const TkeSecret *pin, guint
 
   g_return_val_if_fail (TKE_IS_PIV_CLIENT (piv), FALSE);
 
-  BEGIN_STEP (piv, error, FALSE);
+  if (!tke_piv_client_begin (piv, error))
+    return FALSE;
   parts = read_directory_required (piv, &card_description, error);
   if (parts == NULL)
     goto out;
@@ -1319,7 +1324,8 @@ tke_card_profile_change_pin (TkePivClient *piv, const TkeSecret *old_pin, const 
 
   if (!tke_card_profile_check_new_pin (new_pin, error))
     return FALSE;
-  BEGIN_STEP (piv, error, FALSE);
+  if (!tke_piv_client_begin (piv, error))
+    return FALSE;
   ok = tke_piv_client_change_reference (piv, TKE_PIV_PIN, old_pin, new_pin, NULL, error);
   tke_piv_client_end (piv);
   return ok;
@@ -1336,7 +1342,8 @@ tke_card_profile_unblock_pin (TkePivClient *piv, const TkeSecret *puk, const Tke
 
   if (!tke_card_profile_check_new_pin (new_pin, error))
     return FALSE;
-  BEGIN_STEP (piv, error, FALSE);
+  if (!tke_piv_client_begin (piv, error))
+    return FALSE;
   ok = tke_piv_client_reset_retry_counter (piv, puk, new_pin, NULL, error);
   tke_piv_client_end (piv);
   return ok;
