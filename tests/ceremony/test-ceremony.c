@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The ceremony engine end to end: the seed's whole ceremony with virtual cards in in-process
+ * readers and an embedded crypto unit service, checked by asking the service directly; then the
+ * faults an operator meets: a wrong PIN, a cancel in the middle of a quorum, a service that stops
+ * during the fan-out and the retry of its units, and a journal without secrets. */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <openssl/crypto.h>
+
+#include "tke-card-profile.h"
+#include "tke-ceremony.h"
+#include "tke-error.h"
+#include "tke-scripted-prompter.h"
+#include "tke-softunit-service.h"
+#include "tke-unit-client.h"
+#include "tke-vcard-engine.h"
+#include "tke-virtual-reader.h"
+
+#define READER1 "Virtual Reader 1"
+#define READER2 "Virtual Reader 2"
+
+static const char *const card_pins[] = { "13572468", "24681357", "11223344", "55667788",
+                                         "99001122" };
+#define NEW_PUK "87654321"
+
+enum
+{
+  CARD_ALICE,
+  CARD_BOB,
+  CARD_PART1,
+  CARD_PART2,
+  CARD_PART3,
+  N_CARDS
+};
+
+typedef struct
+{
+  TkeReaderManager *readers;
+  TkeVcardEngine *cards[N_CARDS];
+  TkeScriptedPrompter *prompter;
+  TkeJournal *journal;
+  TkeCeremony *ceremony;
+  TkeSoftunitService *services[2];
+  TkeSoftunitConfig *configs[2];
+  char *dir;
+  /* Which card goes in next when the ceremony asks for one, per reader role. */
+  GQueue next_card[2];
+} World;
+
+/* The scripted operator: when asked for a card, takes out what is in that reader and puts in
+ * the next card of the script. */
+static void
+insert_next_card (const TkeCardRequest *request, gpointer user_data)
+{
+  World *world = user_data;
+  TkeVirtualReaderManager *readers = TKE_VIRTUAL_READER_MANAGER (world->readers);
+  const char *reader = request->role == TKE_READER_ROLE_1 ? READER1 : READER2;
+  gpointer card = g_queue_pop_head (&world->next_card[request->role - 1]);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_nonnull (card);
+  tke_virtual_reader_manager_remove (readers, reader);
+  g_assert_true (
+      tke_virtual_reader_manager_insert (readers, reader, TKE_VIRTUAL_CARD (card), &error));
+  g_assert_no_error (error);
+}
+
+static void
+expect_card (World *world, TkeReaderRole role, guint card)
+{
+  g_queue_push_tail (&world->next_card[role - 1], world->cards[card]);
+}
+
+static void
+empty_readers (World *world)
+{
+  tke_virtual_reader_manager_remove (TKE_VIRTUAL_READER_MANAGER (world->readers), READER1);
+  tke_virtual_reader_manager_remove (TKE_VIRTUAL_READER_MANAGER (world->readers), READER2);
+}
+
+static guint16
+free_port (void)
+{
+  g_autoptr (GSocket) socket =
+      g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, address, TRUE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static void
+add_units_of (World *world, guint s, GPtrArray *units)
+{
+  GPtrArray *service_units = tke_softunit_service_get_units (world->services[s]);
+
+  for (guint i = 0; i < service_units->len; i++)
+    {
+      TkeSoftunitUnit *su = service_units->pdata[i];
+      json_auto_t *summary = tke_softunit_unit_get_summary (su);
+      TkeCeremonyUnit *unit = g_new0 (TkeCeremonyUnit, 1);
+
+      unit->service_url = g_strdup (tke_softunit_service_get_url (world->services[s]));
+      unit->fingerprint = g_strdup (tke_softunit_service_get_fingerprint (world->services[s]));
+      unit->api_key = g_strdup (tke_softunit_service_get_api_key (world->services[s]));
+      unit->num = units->len + 1;
+      unit->id = g_strdup (tke_softunit_unit_get_id (su));
+      unit->instance = g_strdup (tke_softunit_unit_get_instance (su));
+      unit->type = g_strdup (json_string_value (json_object_get (summary, "type")));
+      unit->location = g_strdup (json_string_value (json_object_get (summary, "location")));
+      unit->identity_jwk = json_incref (json_object_get (summary, "identity_key"));
+      g_assert_nonnull (unit->identity_jwk);
+      g_ptr_array_add (units, unit);
+    }
+}
+
+static void
+world_set_up (World *world, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) units =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) tke_ceremony_unit_free);
+  g_autofree char *journal_path = NULL;
+
+  world->dir = g_dir_make_tmp ("tke-ceremony-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  world->readers = tke_virtual_reader_manager_new ();
+  g_assert_true (tke_virtual_reader_manager_add_reader (TKE_VIRTUAL_READER_MANAGER (world->readers),
+                                                        READER1, &error));
+  g_assert_true (tke_virtual_reader_manager_add_reader (TKE_VIRTUAL_READER_MANAGER (world->readers),
+                                                        READER2, &error));
+  for (guint i = 0; i < N_CARDS; i++)
+    world->cards[i] = tke_vcard_engine_new_blank (1000 + i, TKE_VCARD_MGMT_ALG_AES192);
+
+  /* Two services: one instance of 3 operational + 2 failover units on a fixed port (so that it
+   * can be stopped and started again at the same address), and the same on another. */
+  for (guint s = 0; s < 2; s++)
+    {
+      g_autofree char *state_dir = g_strdup_printf ("%s/service%u", world->dir, s);
+      g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", free_port ());
+
+      world->configs[s] = tke_softunit_config_new ();
+      g_free (world->configs[s]->state_dir);
+      world->configs[s]->state_dir = g_strdup (state_dir);
+      tke_softunit_config_set_units (world->configs[s], s == 0 ? 3 : 1, s == 0 ? 2 : 1);
+      g_assert_true (tke_softunit_config_set_listen (world->configs[s], listen, &error));
+      world->services[s] = tke_softunit_service_new (world->configs[s], &error);
+      g_assert_no_error (error);
+      g_assert_true (tke_softunit_service_start (world->services[s], &error));
+      g_assert_no_error (error);
+      add_units_of (world, s, units);
+    }
+
+  journal_path = g_build_filename (world->dir, TKE_JOURNAL_FILE_NAME, NULL);
+  world->journal = tke_journal_open (journal_path, &error);
+  g_assert_no_error (error);
+
+  world->prompter = tke_scripted_prompter_new ();
+  tke_scripted_prompter_set_card_handler (world->prompter, insert_next_card, world);
+  world->ceremony =
+      tke_ceremony_new (world->readers, TKE_PROMPTER (world->prompter), world->journal);
+  tke_ceremony_set_units (world->ceremony, units);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+
+        if (g_file_test (child, G_FILE_TEST_IS_DIR))
+          remove_tree (child);
+        else
+          g_unlink (child);
+      }
+  g_rmdir (path);
+}
+
+static void
+world_tear_down (World *world, gconstpointer data)
+{
+  g_clear_object (&world->ceremony);
+  g_clear_object (&world->prompter);
+  g_clear_object (&world->journal);
+  for (guint s = 0; s < 2; s++)
+    {
+      tke_softunit_service_stop (world->services[s]);
+      g_clear_object (&world->services[s]);
+      tke_softunit_config_free (world->configs[s]);
+    }
+  empty_readers (world);
+  g_clear_object (&world->readers);
+  for (guint i = 0; i < N_CARDS; i++)
+    g_clear_object (&world->cards[i]);
+  g_queue_clear (&world->next_card[0]);
+  g_queue_clear (&world->next_card[1]);
+  remove_tree (world->dir);
+  g_free (world->dir);
+}
+
+static TkeCeremonyResult *
+run_op (World *world, TkeCeremonyOp op, GError **error)
+{
+  TkeCeremonyResult *result;
+
+  empty_readers (world);
+  result = tke_ceremony_run (world->ceremony, op, NULL, NULL, error);
+  g_assert_cmpuint (tke_scripted_prompter_get_n_pending (world->prompter), ==, 0);
+  g_assert_true (g_queue_is_empty (&world->next_card[0]));
+  g_assert_true (g_queue_is_empty (&world->next_card[1]));
+  return result;
+}
+
+static void
+run_ok (World *world, TkeCeremonyOp op)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeCeremonyResult) result = run_op (world, op, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (result);
+  g_test_message ("%s: %s", tke_ceremony_op_to_string (op), result->summary);
+  for (guint i = 0; i < result->outcomes->len; i++)
+    {
+      TkeUnitOutcome *outcome = result->outcomes->pdata[i];
+
+      if (!outcome->accepted)
+        g_test_message ("unit %u: %s %s", outcome->num, outcome->code, outcome->message);
+      g_assert_true (outcome->accepted);
+    }
+  g_assert_cmpuint (result->differences->len, ==, 0);
+}
+
+static void
+initialize_cards (World *world)
+{
+  static const char *const descriptions[] = { "Alice's administrator card",
+                                              "Bob's administrator card", "Key part 1 custodian",
+                                              "Key part 2 custodian", "Key part 3 custodian" };
+
+  for (guint i = 0; i < N_CARDS; i++)
+    {
+      expect_card (world, TKE_READER_ROLE_2, i);
+      tke_scripted_prompter_push_text (world->prompter, descriptions[i]);
+      tke_scripted_prompter_push_pin (world->prompter, "123456");
+      tke_scripted_prompter_push_pin (world->prompter, card_pins[i]);
+      tke_scripted_prompter_push_pin (world->prompter, "12345678");
+      tke_scripted_prompter_push_pin (world->prompter, NEW_PUK);
+      run_ok (world, TKE_CEREMONY_INITIALIZE_CARD);
+    }
+}
+
+static void
+generate_admins_and_parts (World *world)
+{
+  static const char *const names[] = { "Alice", "Bob" };
+
+  for (guint i = CARD_ALICE; i <= CARD_BOB; i++)
+    {
+      expect_card (world, TKE_READER_ROLE_2, i);
+      tke_scripted_prompter_push_text (world->prompter, names[i]);
+      tke_scripted_prompter_push_pin (world->prompter, card_pins[i]);
+      run_ok (world, TKE_CEREMONY_GENERATE_SIGNATURE_KEY);
+    }
+  for (guint i = CARD_PART1; i <= CARD_PART3; i++)
+    {
+      g_autofree char *description = g_strdup_printf ("Master key part %u", i - CARD_PART1 + 1);
+
+      expect_card (world, TKE_READER_ROLE_2, i);
+      tke_scripted_prompter_push_pin (world->prompter, card_pins[i]);
+      tke_scripted_prompter_push_text (world->prompter, description);
+      run_ok (world, TKE_CEREMONY_GENERATE_KEY_PART);
+    }
+}
+
+static void
+install_admins_and_thresholds (World *world)
+{
+  /* Imprint mode: adding needs no signature; the certificate proves the key is held. */
+  expect_card (world, TKE_READER_ROLE_1, CARD_ALICE);
+  run_ok (world, TKE_CEREMONY_ADD_ADMINISTRATOR);
+  expect_card (world, TKE_READER_ROLE_1, CARD_BOB);
+  run_ok (world, TKE_CEREMONY_ADD_ADMINISTRATOR);
+
+  /* Leaving imprint mode with 2/2 needs the new threshold's two signatures. */
+  tke_scripted_prompter_push_number (world->prompter, 2);
+  tke_scripted_prompter_push_number (world->prompter, 2);
+  expect_card (world, TKE_READER_ROLE_1, CARD_ALICE);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_ALICE]);
+  expect_card (world, TKE_READER_ROLE_1, CARD_BOB);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_BOB]);
+  run_ok (world, TKE_CEREMONY_CHANGE_THRESHOLDS);
+}
+
+static void
+script_load (World *world)
+{
+  tke_scripted_prompter_push_number (world->prompter, 3);
+  for (guint i = CARD_PART1; i <= CARD_PART3; i++)
+    {
+      expect_card (world, TKE_READER_ROLE_2, i);
+      tke_scripted_prompter_push_pin (world->prompter, card_pins[i]);
+    }
+  expect_card (world, TKE_READER_ROLE_1, CARD_ALICE);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_ALICE]);
+}
+
+static void
+script_quorum (World *world)
+{
+  expect_card (world, TKE_READER_ROLE_1, CARD_BOB);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_BOB]);
+  expect_card (world, TKE_READER_ROLE_1, CARD_ALICE);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_ALICE]);
+}
+
+/* The VP of the XOR of the three parts, read from the cards by the test itself. */
+static char *
+expected_master_key_vp (World *world)
+{
+  guint8 key[TKE_KEY_PART_LEN] = { 0 };
+  guint8 vp[TKE_VP_LEN];
+
+  for (guint i = CARD_PART1; i <= CARD_PART3; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (TkeCardConnection) connection = NULL;
+      g_autoptr (TkePivClient) piv = NULL;
+      g_autoptr (TkeSecret) pin = NULL;
+      g_autoptr (TkeSecret) part = NULL;
+
+      empty_readers (world);
+      g_assert_true (tke_virtual_reader_manager_insert (TKE_VIRTUAL_READER_MANAGER (world->readers),
+                                                        READER2, TKE_VIRTUAL_CARD (world->cards[i]),
+                                                        &error));
+      connection = tke_reader_manager_connect (world->readers, READER2, &error);
+      g_assert_no_error (error);
+      piv = tke_piv_client_new (connection);
+      pin = tke_secret_new_from ((const guint8 *) card_pins[i], strlen (card_pins[i]), &error);
+      part = tke_card_profile_take_key_part (piv, pin, 1, NULL, &error);
+      g_assert_no_error (error);
+      for (guint b = 0; b < TKE_KEY_PART_LEN; b++)
+        key[b] ^= tke_secret_peek (part)[b];
+      tke_card_connection_disconnect (connection, TRUE);
+    }
+  empty_readers (world);
+
+  tke_vp_compute (key, sizeof key, vp);
+  OPENSSL_cleanse (key, sizeof key);
+  return tke_vp_to_hex (vp);
+}
+
+static json_t *
+unit_state (World *world, guint s, guint i)
+{
+  GPtrArray *units = tke_softunit_service_get_units (world->services[s]);
+
+  return tke_softunit_unit_get_state (units->pdata[i]);
+}
+
+static void
+assert_all_units (World *world, const char *current_vp)
+{
+  for (guint s = 0; s < 2; s++)
+    for (guint i = 0; i < tke_softunit_service_get_units (world->services[s])->len; i++)
+      {
+        json_auto_t *state = unit_state (world, s, i);
+        json_t *admins = json_object_get (state, "admins");
+        json_t *registers = json_object_get (state, "registers");
+
+        g_assert_cmpstr (json_string_value (json_object_get (state, "mode")), ==, "normal");
+        g_assert_cmpuint (json_array_size (admins), ==, 2);
+        g_assert_cmpstr (json_string_value (json_object_get (json_array_get (admins, 0), "name")),
+                         ==, "Alice");
+        g_assert_cmpstr (json_string_value (json_object_get (json_array_get (admins, 1), "name")),
+                         ==, "Bob");
+        g_assert_cmpint (json_integer_value (
+                             json_object_get (json_object_get (state, "thresholds"), "signature")),
+                         ==, 2);
+        g_assert_cmpint (json_integer_value (
+                             json_object_get (json_object_get (state, "thresholds"), "revocation")),
+                         ==, 2);
+        g_assert_cmpstr (
+            json_string_value (json_object_get (json_object_get (registers, "current"), "state")),
+            ==, "Valid");
+        g_assert_cmpstr (
+            json_string_value (json_object_get (json_object_get (registers, "current"), "vp")), ==,
+            current_vp);
+        g_assert_cmpstr (
+            json_string_value (json_object_get (json_object_get (registers, "new"), "state")), ==,
+            "Empty");
+      }
+}
+
+static void
+assert_journal_clean (World *world)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr (GError) error = NULL;
+  guint n = 0;
+
+  g_assert_true (tke_journal_verify (tke_journal_get_path (world->journal), &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, >=, 12);
+
+  g_assert_true (
+      g_file_get_contents (tke_journal_get_path (world->journal), &contents, NULL, NULL));
+  for (guint i = 0; i < N_CARDS; i++)
+    g_assert_null (strstr (contents, card_pins[i]));
+  g_assert_null (strstr (contents, NEW_PUK));
+  g_assert_null (strstr (contents, "123456\""));
+}
+
+static void
+test_ceremony_seed (World *world, gconstpointer data)
+{
+  g_autofree char *expected_vp = NULL;
+  g_autofree char *transcript = NULL;
+
+  initialize_cards (world);
+  generate_admins_and_parts (world);
+  install_admins_and_thresholds (world);
+
+  script_load (world);
+  run_ok (world, TKE_CEREMONY_LOAD);
+  script_quorum (world);
+  run_ok (world, TKE_CEREMONY_COMMIT);
+  tke_scripted_prompter_push_confirm (world->prompter, TRUE);
+  expect_card (world, TKE_READER_ROLE_1, CARD_BOB);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_BOB]);
+  run_ok (world, TKE_CEREMONY_SET_IMMEDIATE);
+
+  expected_vp = expected_master_key_vp (world);
+  assert_all_units (world, expected_vp);
+  assert_journal_clean (world);
+
+  /* What the operator saw before each PIN: who signs what, and the VP. */
+  transcript = tke_scripted_prompter_dup_transcript (world->prompter);
+  g_assert_nonnull (
+      strstr (transcript, "Signature 2 of 2 by Alice: Commit the new master key with VP"));
+  g_assert_nonnull (strstr (transcript, expected_vp));
+  g_assert_nonnull (strstr (transcript, "tries left 3"));
+}
+
+static void
+test_ceremony_wrong_pin (World *world, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeCeremonyResult) result = NULL;
+  g_autofree char *transcript = NULL;
+
+  initialize_cards (world);
+
+  expect_card (world, TKE_READER_ROLE_2, CARD_ALICE);
+  tke_scripted_prompter_push_text (world->prompter, "Alice");
+  tke_scripted_prompter_push_pin (world->prompter, "00000000");
+  result = run_op (world, TKE_CEREMONY_GENERATE_SIGNATURE_KEY, &error);
+  g_assert_null (result);
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_PIN_WRONG);
+  g_assert_nonnull (strstr (error->message, "2 tries left"));
+  g_clear_error (&error);
+
+  /* Not retried by itself: the next attempt shows the tries left, and the right PIN works. */
+  expect_card (world, TKE_READER_ROLE_2, CARD_ALICE);
+  tke_scripted_prompter_push_text (world->prompter, "Alice");
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_ALICE]);
+  run_ok (world, TKE_CEREMONY_GENERATE_SIGNATURE_KEY);
+  transcript = tke_scripted_prompter_dup_transcript (world->prompter);
+  g_assert_nonnull (
+      strstr (transcript, "tries left 2: Generate the signature key of administrator Alice"));
+}
+
+static void
+test_ceremony_cancel_in_quorum (World *world, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeCeremonyResult) result = NULL;
+  json_auto_t *before = NULL;
+  json_auto_t *after = NULL;
+
+  initialize_cards (world);
+  generate_admins_and_parts (world);
+  install_admins_and_thresholds (world);
+  script_load (world);
+  run_ok (world, TKE_CEREMONY_LOAD);
+
+  before = unit_state (world, 0, 0);
+  /* The first administrator signs, the second cancels at the PIN. */
+  expect_card (world, TKE_READER_ROLE_1, CARD_BOB);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_BOB]);
+  expect_card (world, TKE_READER_ROLE_1, CARD_ALICE);
+  tke_scripted_prompter_push_cancel (world->prompter);
+  result = run_op (world, TKE_CEREMONY_COMMIT, &error);
+  g_assert_null (result);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  after = unit_state (world, 0, 0);
+  g_assert_true (json_equal (before, after));
+  g_assert_cmpstr (json_string_value (json_object_get (
+                       json_object_get (json_object_get (after, "registers"), "new"), "state")),
+                   ==, "Full Uncommitted");
+}
+
+/* Stops the second service when the quorum's card is asked for: the command then reaches the
+ * first service's units and not the second's. */
+static void
+insert_and_stop_service (const TkeCardRequest *request, gpointer user_data)
+{
+  World *world = user_data;
+
+  insert_next_card (request, user_data);
+  if (request->role == TKE_READER_ROLE_1)
+    tke_softunit_service_stop (world->services[1]);
+}
+
+static void
+test_ceremony_unit_fails_then_retry (World *world, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeCeremonyResult) result = NULL;
+  g_autoptr (TkeCeremonyResult) retried = NULL;
+  g_autofree char *expected_vp = NULL;
+
+  initialize_cards (world);
+  generate_admins_and_parts (world);
+  install_admins_and_thresholds (world);
+  script_load (world);
+  run_ok (world, TKE_CEREMONY_LOAD);
+  script_quorum (world);
+  run_ok (world, TKE_CEREMONY_COMMIT);
+
+  tke_scripted_prompter_set_card_handler (world->prompter, insert_and_stop_service, world);
+  tke_scripted_prompter_push_confirm (world->prompter, TRUE);
+  expect_card (world, TKE_READER_ROLE_1, CARD_BOB);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_BOB]);
+  result = run_op (world, TKE_CEREMONY_SET_IMMEDIATE, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (result);
+  g_assert_cmpuint (result->outcomes->len, ==, 7);
+  g_assert_cmpuint (tke_ceremony_result_get_n_failed (result), ==, 2);
+  for (guint i = 0; i < result->outcomes->len; i++)
+    {
+      TkeUnitOutcome *outcome = result->outcomes->pdata[i];
+
+      g_assert_cmpint (outcome->accepted, ==, i < 5);
+      if (i >= 5)
+        g_assert_cmpstr (outcome->code, ==, "UNREACHABLE");
+    }
+  /* The units that took the command now differ from those that did not. */
+  g_assert_cmpuint (result->differences->len, >, 0);
+
+  /* The service comes back; Retry failed units sends a fresh command to those two only. */
+  g_assert_true (tke_softunit_service_start (world->services[1], &error));
+  g_assert_no_error (error);
+  tke_scripted_prompter_set_card_handler (world->prompter, insert_next_card, world);
+  tke_scripted_prompter_push_confirm (world->prompter, TRUE);
+  expect_card (world, TKE_READER_ROLE_1, CARD_ALICE);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_ALICE]);
+  empty_readers (world);
+  retried = tke_ceremony_retry_failed (world->ceremony, result, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (retried->outcomes->len, ==, 2);
+  g_assert_cmpuint (tke_ceremony_result_get_n_failed (retried), ==, 0);
+
+  expected_vp = expected_master_key_vp (world);
+  assert_all_units (world, expected_vp);
+}
+
+static void
+test_ceremony_refused_early (World *world, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeCeremonyResult) result = NULL;
+
+  /* Imprint mode: a load would be refused by every unit, so it is never sent. */
+  result = run_op (world, TKE_CEREMONY_LOAD, &error);
+  g_assert_null (result);
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "imprint mode"));
+  g_clear_error (&error);
+
+  /* A threshold above the number of administrators is caught before any card is asked for. */
+  tke_scripted_prompter_push_number (world->prompter, 2);
+  tke_scripted_prompter_push_number (world->prompter, 1);
+  result = run_op (world, TKE_CEREMONY_CHANGE_THRESHOLDS, &error);
+  g_assert_null (result);
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "has 0 administrators"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/ceremony/seed", World, NULL, world_set_up, test_ceremony_seed, world_tear_down);
+  g_test_add ("/ceremony/wrong-pin", World, NULL, world_set_up, test_ceremony_wrong_pin,
+              world_tear_down);
+  g_test_add ("/ceremony/cancel-in-quorum", World, NULL, world_set_up,
+              test_ceremony_cancel_in_quorum, world_tear_down);
+  g_test_add ("/ceremony/unit-fails-then-retry", World, NULL, world_set_up,
+              test_ceremony_unit_fails_then_retry, world_tear_down);
+  g_test_add ("/ceremony/refused-early", World, NULL, world_set_up, test_ceremony_refused_early,
+              world_tear_down);
+
+  return g_test_run ();
+}
