@@ -627,6 +627,24 @@ test_profile_pulled (Fixture *f, gconstpointer data)
                                                         READER, TKE_VIRTUAL_CARD (copy), &error));
       connect_card (f);
       state = tke_test_judge (f->piv, op);
+      if (op == TKE_TEST_OP_INITIALIZE && g_str_equal (state, "old"))
+        {
+          /* The operator starts again, with the PIN the card has now: it completes. */
+          g_autoptr (TkeSecret) new_pin = secret (TKE_TEST_PIN);
+          g_autoptr (TkeSecret) current = NULL;
+          g_autoptr (TkeCardInfo) info = NULL;
+          TkePivMetadata md;
+
+          g_assert_true (tke_piv_client_begin (f->piv, &error));
+          g_assert_true (tke_piv_client_get_metadata (f->piv, TKE_PIV_PIN, &md, &error));
+          tke_piv_client_end (f->piv);
+          current = secret (md.is_default ? "123456" : TKE_TEST_PIN);
+          g_assert_true (
+              tke_card_profile_initialize (f->piv, current, new_pin, NULL, NULL, "Pulled", &error));
+          g_assert_no_error (error);
+          info = tke_card_profile_read_info (f->piv, &error);
+          g_assert_true (info->initialized);
+        }
       if (op == TKE_TEST_OP_CHANGE_PIN && g_str_equal (state, "new"))
         {
           g_autoptr (TkeSecret) next = secret (tke_test_pin_after (op, state));
