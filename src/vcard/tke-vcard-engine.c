@@ -96,6 +96,7 @@ typedef struct
 } Reply;
 
 static void tke_vcard_engine_virtual_card_init (TkeVirtualCardInterface *iface);
+static gboolean save_locked (TkeVcardEngine *self, GError **error);
 
 static void
 reply_clear (Reply *reply)
@@ -396,7 +397,7 @@ persist (TkeVcardEngine *self)
 
   if (self->path == NULL)
     return TRUE;
-  if (!tke_vcard_engine_save (self, &error))
+  if (!save_locked (self, &error))
     {
       g_warning ("The virtual card could not keep a change: %s", error->message);
       return FALSE;
@@ -1550,16 +1551,15 @@ tke_vcard_engine_get_path (TkeVcardEngine *self)
   return self->path;
 }
 
-gboolean
-tke_vcard_engine_save (TkeVcardEngine *self, GError **error)
+/* The caller holds self->lock. */
+static gboolean
+save_locked (TkeVcardEngine *self, GError **error)
 {
   g_autoptr (GBytes) image = NULL;
   g_autoptr (GError) local_error = NULL;
   gsize len;
   const char *data;
   gboolean ok;
-
-  g_return_val_if_fail (TKE_IS_VCARD_ENGINE (self), FALSE);
 
   if (self->path == NULL)
     {
@@ -1582,6 +1582,19 @@ tke_vcard_engine_save (TkeVcardEngine *self, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+tke_vcard_engine_save (TkeVcardEngine *self, GError **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (TKE_IS_VCARD_ENGINE (self), FALSE);
+
+  g_mutex_lock (&self->lock);
+  ok = save_locked (self, error);
+  g_mutex_unlock (&self->lock);
+  return ok;
 }
 
 guint32
