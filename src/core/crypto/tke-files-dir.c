@@ -57,6 +57,13 @@ tke_files_dir_ensure (const char *dir, GError **error)
 
   g_return_val_if_fail (dir != NULL, FALSE);
 
+  if (g_file_test (dir, G_FILE_TEST_EXISTS) && !g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                   "The files directory %s is not a directory: choose another with TKE_FILES.",
+                   dir);
+      return FALSE;
+    }
   if (g_mkdir_with_parents (dir, 0700) != 0)
     return set_io_error (error, errno, "Creating the files directory", dir);
   if (g_stat (dir, &st) != 0)

@@ -288,7 +288,7 @@ parse_file (const char *name, const guint8 *data, gsize len, ParsedFile *parsed,
   info->created = g_strdup (created);
 
   /* The unprotected header is not authenticated; the additional authenticated data carries the
-   * description and VP again, so that a changed label is found as damage at the latest when the
+   * description, VP and date again, so that a changed label is found as damage at the latest when the
    * part is decrypted. */
   aad_b64 = json_string_value (json_object_get (root, "aad"));
   if (json_object_get (root, "aad") != NULL)
@@ -308,9 +308,10 @@ parse_file (const char *name, const guint8 *data, gsize len, ParsedFile *parsed,
       if (g_strcmp0 (json_string_value (json_object_get (aad, HDR_DESCRIPTION)), description) !=
               0 ||
           aad_vp_hex == NULL || !tke_vp_from_hex (aad_vp_hex, aad_vp, NULL) ||
-          memcmp (aad_vp, info->vp, TKE_VP_LEN) != 0)
+          memcmp (aad_vp, info->vp, TKE_VP_LEN) != 0 ||
+          g_strcmp0 (json_string_value (json_object_get (aad, HDR_CREATED)), created) != 0)
         {
-          set_corrupt (error, name, "the description or the VP was changed");
+          set_corrupt (error, name, "the description, the VP or the date was changed");
           goto out;
         }
       parsed->aad_b64 = g_strdup (aad_b64);
@@ -406,6 +407,15 @@ TkeKeyPartFileInfo *
 tke_key_part_file_create (const char *path, const TkeSecret *part, const char *description,
                           const TkeSecret *password, GError **error)
 {
+  return tke_key_part_file_create_with_iterations (path, part, description, password,
+                                                   TKE_KEY_PART_FILE_ITERATIONS, error);
+}
+
+TkeKeyPartFileInfo *
+tke_key_part_file_create_with_iterations (const char *path, const TkeSecret *part,
+                                          const char *description, const TkeSecret *password,
+                                          guint iterations, GError **error)
+{
   g_autoptr (TkeSecret) kek = NULL;
   g_autoptr (TkeSecret) cek = NULL;
   g_autoptr (TkeKeyPartFileInfo) info = NULL;
@@ -427,6 +437,9 @@ tke_key_part_file_create (const char *path, const TkeSecret *part, const char *d
   json_t *protected_hdr, *aad_obj, *root;
 
   g_return_val_if_fail (path != NULL && part != NULL && password != NULL, NULL);
+  g_return_val_if_fail (iterations >= TKE_KEY_PART_FILE_MIN_ITERATIONS &&
+                            iterations <= TKE_KEY_PART_FILE_MAX_ITERATIONS,
+                        NULL);
 
   if (tke_secret_len (part) != TKE_KEY_PART_LEN)
     {
@@ -448,7 +461,7 @@ tke_key_part_file_create (const char *path, const TkeSecret *part, const char *d
   info->path = g_strdup (path);
   info->description = g_strdup (description);
   info->created = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
-  info->iterations = TKE_KEY_PART_FILE_ITERATIONS;
+  info->iterations = iterations;
   tke_vp_compute (tke_secret_peek (part), TKE_KEY_PART_LEN, info->vp);
   vp_hex = tke_vp_to_hex (info->vp);
 
@@ -457,7 +470,7 @@ tke_key_part_file_create (const char *path, const TkeSecret *part, const char *d
   cek = tke_secret_new_random (CEK_LEN, error);
   if (cek == NULL)
     return NULL;
-  kek = derive_kek (password, salt, sizeof salt, TKE_KEY_PART_FILE_ITERATIONS, error);
+  kek = derive_kek (password, salt, sizeof salt, iterations, error);
   if (kek == NULL)
     return NULL;
   if (!aes_key_wrap (TRUE, kek, tke_secret_peek (cek), CEK_LEN, wrapped, &wrapped_len) ||
@@ -466,10 +479,11 @@ tke_key_part_file_create (const char *path, const TkeSecret *part, const char *d
 
   salt_b64 = tke_b64url_encode (salt, sizeof salt);
   protected_hdr = json_pack ("{s:s, s:s, s:s, s:i}", "alg", JWE_ALG, "enc", JWE_ENC, "p2s",
-                             salt_b64, "p2c", (json_int_t) TKE_KEY_PART_FILE_ITERATIONS);
+                             salt_b64, "p2c", (json_int_t) iterations);
   protected_b64 = b64_json (protected_hdr);
   json_decref (protected_hdr);
-  aad_obj = json_pack ("{s:s, s:s}", HDR_DESCRIPTION, description, HDR_VP, vp_hex);
+  aad_obj = json_pack ("{s:s, s:s, s:s}", HDR_CREATED, info->created, HDR_DESCRIPTION, description,
+                       HDR_VP, vp_hex);
   aad_b64 = b64_json (aad_obj);
   json_decref (aad_obj);
   aad = g_strconcat (protected_b64, ".", aad_b64, NULL);

@@ -39,6 +39,13 @@ gboolean tke_key_part_description_is_valid (const char *description, GError **er
 TkeKeyPartFileInfo *tke_key_part_file_create (const char *path, const TkeSecret *part,
                                               const char *description, const TkeSecret *password,
                                               GError **error);
+/* The same with another PBES2 iteration count (between the MIN and MAX above): for tests and
+ * interoperability checks, never for an operator's file. */
+TkeKeyPartFileInfo *tke_key_part_file_create_with_iterations (const char *path,
+                                                              const TkeSecret *part,
+                                                              const char *description,
+                                                              const TkeSecret *password,
+                                                              guint iterations, GError **error);
 /* The same with a part from the OpenSSL DRBG (RAND_priv_bytes); the part itself is not returned,
  * only its VP in the info. */
 TkeKeyPartFileInfo *tke_key_part_file_create_random (const char *path, const char *description,

@@ -149,6 +149,23 @@ check_pbe_iterations (const char *name, const X509_ALGOR *alg, GError **error)
   return TRUE;
 }
 
+/* PFX ::= SEQUENCE { version INTEGER {v3(3)}, ... }: OpenSSL does not look at the version, and
+ * the MAC does not cover it, so a damaged one would go unnoticed. */
+static gboolean
+has_version_3 (const guint8 *data, gsize len)
+{
+  const unsigned char *p = data;
+  long content_len;
+  int tag, xclass, ret;
+
+  ret = ASN1_get_object (&p, &content_len, &tag, &xclass, (long) len);
+  if ((ret & 0x80) != 0 || tag != V_ASN1_SEQUENCE || (ret & V_ASN1_CONSTRUCTED) == 0)
+    return FALSE;
+  ret = ASN1_get_object (&p, &content_len, &tag, &xclass, (long) (data + len - p));
+  return (ret & 0x80) == 0 && tag == V_ASN1_INTEGER && xclass == V_ASN1_UNIVERSAL &&
+         content_len == 1 && p < data + len && p[0] == 3;
+}
+
 static PKCS12 *
 parse_pkcs12 (const char *name, const guint8 *data, gsize len, GError **error)
 {
@@ -159,14 +176,26 @@ parse_pkcs12 (const char *name, const guint8 *data, gsize len, GError **error)
   if (len == 0 || len > TKE_FILES_MAX_SIZE)
     return set_corrupt (error, name, "its size is wrong"), NULL;
   p12 = d2i_PKCS12 (NULL, &p, (long) len);
-  if (p12 == NULL || p != data + len)
+  if (p12 == NULL || p != data + len || !has_version_3 (data, len))
     {
       PKCS12_free (p12);
       return set_corrupt (error, name, "it is not a whole DER PKCS#12 file"), NULL;
     }
   if (PKCS12_mac_present (p12))
     {
-      PKCS12_get0_mac (NULL, NULL, NULL, &mac_iterations, p12);
+      const X509_ALGOR *mac_digest = NULL;
+      int parameter_type = V_ASN1_UNDEF;
+
+      PKCS12_get0_mac (NULL, &mac_digest, NULL, &mac_iterations, p12);
+      /* The digest's parameters are outside what the MAC covers, and OpenSSL ignores them: only
+       * the two spellings of "none" are accepted, so that a changed byte there is found. */
+      if (mac_digest != NULL)
+        X509_ALGOR_get0 (NULL, &parameter_type, NULL, mac_digest);
+      if (parameter_type != V_ASN1_UNDEF && parameter_type != V_ASN1_NULL)
+        {
+          PKCS12_free (p12);
+          return set_corrupt (error, name, "the MAC algorithm has unexpected parameters"), NULL;
+        }
       if (mac_iterations != NULL &&
           (ASN1_INTEGER_get (mac_iterations) < 1 ||
            ASN1_INTEGER_get (mac_iterations) > TKE_SIGNATURE_KEY_FILE_MAX_ITERATIONS))
@@ -496,6 +525,17 @@ TkeSignatureKeyFileInfo *
 tke_signature_key_file_write (const char *path, const char *name, EVP_PKEY *private_key,
                               const TkeSecret *password, GError **error)
 {
+  return tke_signature_key_file_write_with_iterations (
+      path, name, private_key, password, TKE_SIGNATURE_KEY_FILE_ITERATIONS,
+      TKE_SIGNATURE_KEY_FILE_MAC_ITERATIONS, error);
+}
+
+TkeSignatureKeyFileInfo *
+tke_signature_key_file_write_with_iterations (const char *path, const char *name,
+                                              EVP_PKEY *private_key, const TkeSecret *password,
+                                              guint iterations, guint mac_iterations,
+                                              GError **error)
+{
   g_autoptr (SecurePassword) secure_password = NULL;
   g_autoptr (GBytes) der = NULL;
   g_autoptr (X509) x509 = NULL;
@@ -508,6 +548,10 @@ tke_signature_key_file_write (const char *path, const char *name, EVP_PKEY *priv
   TkeCurve curve;
 
   g_return_val_if_fail (path != NULL && private_key != NULL && password != NULL, NULL);
+  g_return_val_if_fail (iterations >= 1 && iterations <= TKE_SIGNATURE_KEY_FILE_MAX_ITERATIONS,
+                        NULL);
+  g_return_val_if_fail (
+      mac_iterations >= 1 && mac_iterations <= TKE_SIGNATURE_KEY_FILE_MAX_ITERATIONS, NULL);
 
   if (!tke_admin_name_is_valid (name, error) || !tke_ec_key_get_curve (private_key, &curve, error))
     return NULL;
@@ -535,13 +579,12 @@ tke_signature_key_file_write (const char *path, const char *name, EVP_PKEY *priv
 
   /* The certificate safe is not encrypted (nid_cert -1), so that files list with their names;
    * the MAC is added apart because PKCS12_create_ex would make it with SHA-1. */
-  p12 = x509 == NULL
-            ? NULL
-            : PKCS12_create_ex (secure_password, name, private_key, x509, NULL, NID_aes_256_cbc, -1,
-                                TKE_SIGNATURE_KEY_FILE_ITERATIONS, -1, 0, NULL, NULL);
+  p12 = x509 == NULL ? NULL
+                     : PKCS12_create_ex (secure_password, name, private_key, x509, NULL,
+                                         NID_aes_256_cbc, -1, (int) iterations, -1, 0, NULL, NULL);
   if (p12 == NULL ||
-      PKCS12_set_mac (p12, secure_password, -1, NULL, 0, TKE_SIGNATURE_KEY_FILE_MAC_ITERATIONS,
-                      EVP_sha256 ()) != 1 ||
+      PKCS12_set_mac (p12, secure_password, -1, NULL, 0, (int) mac_iterations, EVP_sha256 ()) !=
+          1 ||
       (out_len = i2d_PKCS12 (p12, &out)) <= 0)
     {
       ERR_clear_error ();

@@ -40,6 +40,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TkeSignatureKeyFileInfo, tke_signature_key_file_i
 TkeSignatureKeyFileInfo *tke_signature_key_file_write (const char *path, const char *name,
                                                        EVP_PKEY *private_key,
                                                        const TkeSecret *password, GError **error);
+/* The same with other iteration counts (1 .. MAX): for tests and interoperability checks, never
+ * for an operator's file. */
+TkeSignatureKeyFileInfo *tke_signature_key_file_write_with_iterations (
+    const char *path, const char *name, EVP_PKEY *private_key, const TkeSecret *password,
+    guint iterations, guint mac_iterations, GError **error);
 /* Generates a key of the curve and writes it as above. */
 TkeSignatureKeyFileInfo *tke_signature_key_file_create (const char *path, const char *name,
                                                         TkeCurve curve, const TkeSecret *password,
