@@ -20,7 +20,6 @@
 #define SW_WRONG_PIN                0x63C0
 #define SW_MEMORY_FAILURE           0x6581
 #define SW_WRONG_LENGTH             0x6700
-#define SW_LAST_COMMAND_EXPECTED    0x6883
 #define SW_SECURITY_NOT_SATISFIED   0x6982
 #define SW_AUTH_BLOCKED             0x6983
 #define SW_CONDITIONS_NOT_SATISFIED 0x6985
