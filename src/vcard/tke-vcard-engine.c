@@ -398,7 +398,7 @@ persist (TkeVcardEngine *self)
     return TRUE;
   if (!save_locked (self, &error))
     {
-      g_warning ("The virtual card could not keep a change: %s", error->message);
+      g_message ("The virtual card could not keep a change: %s", error->message);
       return FALSE;
     }
   return TRUE;

@@ -1128,6 +1128,17 @@ test_save_without_path (void)
 }
 
 static void
+test_image_unwritable (void)
+{
+  g_autoptr (TkeVcardEngine) card = new_card (TKE_VCARD_MGMT_ALG_3DES);
+
+  /* A card that can't store a change says so instead of pretending: 6581. */
+  tke_vcard_engine_set_path (card, "/nonexistent-tke-dir/card.img");
+  check_sw (card, "00 20 00 80 08 30 30 30 30 30 30 FF FF", 0x6581);
+  check_sw (card, "00 FD 00 00", 0x9000);
+}
+
+static void
 test_mgmt_alg_names (void)
 {
   TkeVcardMgmtAlg alg;
@@ -1171,6 +1182,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vcard/image/round-trip", test_image_round_trip);
   g_test_add_func ("/vcard/image/corrupt", test_image_corrupt);
   g_test_add_func ("/vcard/image/memory-only", test_save_without_path);
+  g_test_add_func ("/vcard/image/unwritable", test_image_unwritable);
   g_test_add_func ("/vcard/mgmt-alg-names", test_mgmt_alg_names);
 
   return g_test_run ();
