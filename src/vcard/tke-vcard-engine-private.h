@@ -84,7 +84,7 @@ struct _TkeVcardEngine
   /* Transport state: command chaining in, GET RESPONSE out. */
   GByteArray *chain;
   guint8 chain_ins, chain_p1, chain_p2;
-  GBytes *pending;
+  GByteArray *pending; /* the answer GET RESPONSE hands out */
   gsize pending_offset;
 };
 

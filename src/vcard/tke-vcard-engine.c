@@ -351,6 +351,18 @@ pin_set_text (TkeVcardPin *pin, const char *text)
   memcpy (pin->value, text, MIN (len, sizeof pin->value));
 }
 
+/* An answer not yet fetched may hold a shared secret: it is wiped, not just freed. */
+static void
+pending_clear (TkeVcardEngine *self)
+{
+  if (self->pending != NULL)
+    {
+      OPENSSL_cleanse (self->pending->data, self->pending->len);
+      g_clear_pointer (&self->pending, g_byte_array_unref);
+    }
+  self->pending_offset = 0;
+}
+
 static void
 drop_security_state (TkeVcardEngine *self)
 {
@@ -360,8 +372,7 @@ drop_security_state (TkeVcardEngine *self)
   self->mgmt_step = TKE_VCARD_MGMT_STEP_NONE;
   OPENSSL_cleanse (self->mgmt_nonce, sizeof self->mgmt_nonce);
   g_byte_array_set_size (self->chain, 0);
-  g_clear_pointer (&self->pending, g_bytes_unref);
-  self->pending_offset = 0;
+  pending_clear (self);
 }
 
 /* Back to the factory state, keeping the serial number and the management key algorithm. */
@@ -1270,10 +1281,10 @@ sw_only (guint16 sw)
 static GBytes *
 send_pending (TkeVcardEngine *self, gsize ne)
 {
-  gsize total = g_bytes_get_size (self->pending);
+  gsize total = self->pending->len;
   gsize left = total - self->pending_offset;
   gsize n = MIN (ne, left);
-  const guint8 *data = g_bytes_get_data (self->pending, NULL);
+  const guint8 *data = self->pending->data;
   GByteArray *out = g_byte_array_sized_new (n + 2);
   guint8 sw[2] = { 0x90, 0x00 };
 
@@ -1286,7 +1297,7 @@ send_pending (TkeVcardEngine *self, gsize ne)
       sw[1] = left >= 256 ? 0x00 : left;
     }
   else
-    g_clear_pointer (&self->pending, g_bytes_unref);
+    pending_clear (self);
   g_byte_array_append (out, sw, 2);
   return g_byte_array_free_to_bytes (out);
 }
@@ -1308,7 +1319,7 @@ process (TkeVcardEngine *self, const guint8 *buf, gsize len)
   if (!apdu_parse (buf, len, &apdu))
     {
       g_byte_array_set_size (self->chain, 0);
-      g_clear_pointer (&self->pending, g_bytes_unref);
+      pending_clear (self);
       self->mgmt_step = TKE_VCARD_MGMT_STEP_NONE;
       return sw_only (SW_WRONG_LENGTH);
     }
@@ -1316,7 +1327,7 @@ process (TkeVcardEngine *self, const guint8 *buf, gsize len)
   if ((apdu.cla & ~0x10) != 0x00)
     {
       g_byte_array_set_size (self->chain, 0);
-      g_clear_pointer (&self->pending, g_bytes_unref);
+      pending_clear (self);
       self->mgmt_step = TKE_VCARD_MGMT_STEP_NONE;
       return sw_only (SW_CLA_NOT_SUPPORTED);
     }
@@ -1329,7 +1340,7 @@ process (TkeVcardEngine *self, const guint8 *buf, gsize len)
         return sw_only (SW_CONDITIONS_NOT_SATISFIED);
       return send_pending (self, apdu.ne);
     }
-  g_clear_pointer (&self->pending, g_bytes_unref);
+  pending_clear (self);
 
   if (apdu.cla & 0x10 && apdu.ins == INS_GENERAL_AUTHENTICATE)
     self->pin_just_verified = pin_just_verified;
@@ -1387,7 +1398,8 @@ process (TkeVcardEngine *self, const guint8 *buf, gsize len)
   if (reply.fixed_length && apdu.has_le && apdu.ne < reply.data->len && reply.data->len <= 256)
     return sw_only (SW_WRONG_LE | reply.data->len);
 
-  self->pending = g_bytes_new (reply.data->data, reply.data->len);
+  /* The answer becomes the pending buffer, wiped once it has all been fetched or dropped. */
+  self->pending = g_steal_pointer (&reply.data);
   self->pending_offset = 0;
   return send_pending (self, MIN (apdu.ne, (gsize) 65536));
 }

@@ -38,8 +38,10 @@ fi
 
 work=$(mktemp -d)
 card_pid=''
+second_pid=''
 cleanup () {
   [ -n "$card_pid" ] && kill "$card_pid" 2>/dev/null && wait "$card_pid" 2>/dev/null
+  [ -n "$second_pid" ] && kill "$second_pid" 2>/dev/null && wait "$second_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -176,6 +178,34 @@ check "pkcs11-tool signs with ECDSA-SHA256 on 9e (P-384)" \
   pkcs11-tool --module "$pkcs11" --login --pin 123456 --sign -m ECDSA-SHA256 --id 04 -i data.bin -o sig9e.der --signature-format openssl
 check "the P-384 signature verifies with openssl" \
   openssl dgst -sha256 -verify pub9e.pem -signature sig9e.der data.bin
+
+check "pkcs11-tool signs on 9c (PIN always: a context-specific login right before)" \
+  pkcs11-tool --module "$pkcs11" --login --pin 123456 --sign -m ECDSA --id 02 -i digest.bin -o sig9c.der --signature-format openssl
+check "the 9c signature verifies with openssl" \
+  openssl pkeyutl -verify -pubin -inkey pub9c.pem -in digest.bin -sigfile sig9c.der
+openssl ecparam -name secp384r1 -genkey -noout -out peer.key
+openssl pkey -in peer.key -pubout -outform DER -out peer.der
+check "pkcs11-tool derives an ECDH secret with 9d (P-384)" \
+  pkcs11-tool --module "$pkcs11" --login --pin 123456 --derive -m ECDH1-DERIVE --id 03 -i peer.der -o shared-card.bin
+check "the card's ECDH secret equals openssl's" \
+  bash -c "openssl pkeyutl -derive -inkey peer.key -peerkey pub9d.pem -out shared-openssl.bin && cmp shared-card.bin shared-openssl.bin"
+
+# A second card in reader 1 at the same time.
+check "a second card goes into reader 1" "$vcard" create second.img --serial 5151
+"$vcard" insert second.img --reader 1 >second.log 2>&1 &
+second_pid=$!
+two_cards () {
+  for _ in $(seq 1 100); do
+    piv -a status 2>/dev/null | grep -q 'Serial Number:.424242' &&
+      yubico-piv-tool -r 'Virtual PCD 00 01' -a status 2>/dev/null | grep -q 'Serial Number:.5151' && return 0
+    sleep 0.1
+  done
+  return 1
+}
+check "both cards answer at once, each with its own serial" two_cards
+kill "$second_pid"
+wait "$second_pid"
+second_pid=''
 
 # Removal and persistence
 check "SIGTERM pulls the card and tke-vcard exits cleanly" pull
