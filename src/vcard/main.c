@@ -42,11 +42,12 @@ fail (GError *error)
 static int
 cmd_create (int argc, char **argv)
 {
-  gint64 serial = -1;
+  g_autofree char *serial_text = NULL;
+  guint64 serial;
   g_autofree char *alg_name = NULL;
   gboolean force = FALSE;
   const GOptionEntry entries[] = {
-    { "serial", 0, 0, G_OPTION_ARG_INT64, &serial, "Serial number (default: random)", "N" },
+    { "serial", 0, 0, G_OPTION_ARG_STRING, &serial_text, "Serial number (default: random)", "N" },
     { "mgmt-key-alg", 0, 0, G_OPTION_ARG_STRING, &alg_name,
       "Management key algorithm: 3des (default) or aes192", "ALG" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Replace an existing image", NULL },
@@ -74,13 +75,13 @@ cmd_create (int argc, char **argv)
                   "aes192 (SET MANAGEMENT KEY changes it later).\n");
       return EXIT_FAILURE;
     }
-  if (serial > (gint64) G_MAXUINT32)
+  if (serial_text == NULL)
+    serial = g_random_int_range (10000000, 100000000);
+  else if (!g_ascii_string_to_unsigned (serial_text, 10, 0, G_MAXUINT32, &serial, NULL))
     {
       g_printerr ("tke-vcard create: a serial number is 0 to %u.\n", G_MAXUINT32);
       return EXIT_FAILURE;
     }
-  if (serial < 0)
-    serial = g_random_int_range (10000000, 100000000);
   if (!force && g_file_test (argv[1], G_FILE_TEST_EXISTS))
     {
       g_printerr ("tke-vcard create: %s exists; add --force to replace that card.\n", argv[1]);
@@ -91,7 +92,7 @@ cmd_create (int argc, char **argv)
   tke_vcard_engine_set_path (card, argv[1]);
   if (!tke_vcard_engine_save (card, &error))
     return fail (error);
-  g_print ("tke-vcard: made card %" G_GINT64_FORMAT " in %s\n", serial, argv[1]);
+  g_print ("tke-vcard: made card %" G_GUINT64_FORMAT " in %s\n", serial, argv[1]);
   return EXIT_SUCCESS;
 }
 
