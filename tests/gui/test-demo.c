@@ -202,11 +202,30 @@ find_button (PageFixture *fixture, const char *action, GVariant *target)
 }
 
 static void
+set_flag (GtkButton *button, gboolean *flag)
+{
+  *flag = TRUE;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+/* Activates the button as the keyboard would and returns once it has clicked (a button shows
+ * itself pressed for a moment before it does). */
+static void
 click (GtkWidget *button)
 {
+  gboolean clicked = FALSE;
+  gulong handler = g_signal_connect (button, "clicked", G_CALLBACK (set_flag), &clicked);
+
   g_assert_true (gtk_widget_get_sensitive (button));
   g_assert_true (gtk_widget_is_visible (button));
   g_assert_true (gtk_widget_activate (button));
+  wait_until (flag_set, &clicked, "the button to click");
+  g_signal_handler_disconnect (button, handler);
 }
 
 static void
@@ -368,7 +387,8 @@ page_set_up (PageFixture *fixture, gconstpointer data)
   readers = tke_demo_world_get_reader_manager (fixture->world);
   g_signal_connect (readers, "card-inserted", G_CALLBACK (record_inserted), fixture->events);
   g_signal_connect (readers, "card-removed", G_CALLBACK (record_removed), fixture->events);
-  tke_reader_manager_watch (readers, NULL);
+  if (GPOINTER_TO_INT (data))
+    tke_reader_manager_watch (readers, NULL);
 
   fixture->page = tke_demo_page_new (fixture->world);
   fixture->window = GTK_WINDOW (gtk_window_new ());
@@ -527,6 +547,50 @@ test_demo_page (PageFixture *fixture, gconstpointer data)
       gtk_widget_get_sensitive (find_button (fixture, "demo.remove", g_variant_new_uint32 (2))));
 }
 
+/* Without a watch on the readers, a swap still completes: the new card goes in after the
+ * fallback delay, and the panel says meanwhile that it is on its way. */
+static void
+test_demo_swap_unwatched (PageFixture *fixture, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  TkeDemoWorld *world = fixture->world;
+  gint64 clicked;
+
+  g_assert_false (
+      tke_demo_world_insert (world, card_at (world, 0), TKE_DEMO_LOCATION_WALLET, &error));
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT);
+
+  click_insert (fixture, 1001, 1);
+  wait_for_card (fixture, 0, TKE_DEMO_LOCATION_READER_1);
+
+  click_insert (fixture, 1002, 1);
+  clicked = g_get_monotonic_time ();
+  g_assert_cmpuint (tke_demo_card_get_location (card_at (world, 0)), ==, TKE_DEMO_LOCATION_WALLET);
+  g_assert_null (tke_demo_world_get_card_in (world, TKE_DEMO_LOCATION_READER_1));
+  g_assert_true (tke_demo_world_get_card_coming (world, TKE_DEMO_LOCATION_READER_1) ==
+                 card_at (world, 1));
+  g_assert_true (page_shows (fixture, "Card 2 is going in…"));
+
+  wait_for_card (fixture, 1, TKE_DEMO_LOCATION_READER_1);
+  g_assert_cmpint (g_get_monotonic_time () - clicked, >=, 900 * 1000);
+  g_assert_null (tke_demo_world_get_card_coming (world, TKE_DEMO_LOCATION_READER_1));
+  settle ();
+  g_assert_true (page_shows (fixture, "Card 2, serial 1002"));
+  g_assert_cmpuint (fixture->events->len, ==, 0);
+
+  /* A card on its way in can be called back with Remove. */
+  click_insert (fixture, 1003, 1);
+  g_assert_true (tke_demo_world_get_card_coming (world, TKE_DEMO_LOCATION_READER_1) ==
+                 card_at (world, 2));
+  click_remove (fixture, 1);
+  g_assert_null (tke_demo_world_get_card_coming (world, TKE_DEMO_LOCATION_READER_1));
+  wait_for_card (fixture, 1, TKE_DEMO_LOCATION_WALLET);
+  g_usleep (1200 * 1000);
+  settle ();
+  g_assert_cmpuint (tke_demo_card_get_location (card_at (world, 2)), ==, TKE_DEMO_LOCATION_WALLET);
+  g_assert_cmpuint (count_shown (fixture, "No card"), ==, 2);
+}
+
 /* ---- a ceremony thread on the same readers while cards move ---- */
 
 typedef struct
@@ -635,9 +699,12 @@ main (int argc, char **argv)
   }
 
   g_test_add_func ("/demo/world", test_demo_world);
-  g_test_add ("/demo/page", PageFixture, NULL, page_set_up, test_demo_page, page_tear_down);
-  g_test_add ("/demo/concurrent", PageFixture, NULL, page_set_up, test_demo_concurrent,
+  g_test_add ("/demo/page", PageFixture, GINT_TO_POINTER (TRUE), page_set_up, test_demo_page,
               page_tear_down);
+  g_test_add ("/demo/swap-unwatched", PageFixture, GINT_TO_POINTER (FALSE), page_set_up,
+              test_demo_swap_unwatched, page_tear_down);
+  g_test_add ("/demo/concurrent", PageFixture, GINT_TO_POINTER (TRUE), page_set_up,
+              test_demo_concurrent, page_tear_down);
 
   return g_test_run ();
 }
