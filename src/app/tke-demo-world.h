@@ -37,7 +37,10 @@ gboolean tke_demo_card_get_reading (TkeDemoCard *self);
 #define TKE_TYPE_DEMO_WORLD (tke_demo_world_get_type ())
 G_DECLARE_FINAL_TYPE (TkeDemoWorld, tke_demo_world, TKE, DEMO_WORLD, GObject)
 
-/* Starts the service (one instance: 3 operational + 2 failover units on an ephemeral loopback
+/* Calls on the world and its cards belong to the thread that made it (the main thread); the
+ * reader manager may be used from any thread.
+ *
+ * Starts the service (one instance: 3 operational + 2 failover units on an ephemeral loopback
  * port, state in a temporary directory), adds the two readers, fills the wallet with blank cards
  * and makes a temporary workspace directory. Everything goes away when the world is disposed. */
 TkeDemoWorld *tke_demo_world_new (GError **error);
