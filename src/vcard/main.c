@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <glib-unix.h>
 #include <glib/gstdio.h>
@@ -131,10 +133,13 @@ cmd_insert (int argc, char **argv)
 {
   gint reader = -1;
   gint fail_after = 0;
+  gboolean exit_with_parent = FALSE;
   const GOptionEntry entries[] = {
     { "reader", 0, 0, G_OPTION_ARG_INT, &reader, "vpcd reader: 0 or 1", "N" },
     { "fail-after-apdus", 0, 0, G_OPTION_ARG_INT, &fail_after,
       "Pull the card on the N-th APDU without answering it", "N" },
+    { "exit-with-parent", 0, 0, G_OPTION_ARG_NONE, &exit_with_parent,
+      "Pull the card when the program that started this one ends", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("IMAGE");
@@ -163,6 +168,19 @@ cmd_insert (int argc, char **argv)
     {
       g_printerr ("tke-vcard insert: --fail-after-apdus takes a count of 1 or more.\n");
       return EXIT_FAILURE;
+    }
+
+  if (exit_with_parent)
+    {
+      /* A test that crashes must not leave its card in a reader that other tests share. The
+       * kernel sends SIGTERM, which pulls the card as usual. */
+      pid_t parent = getppid ();
+
+      if (prctl (PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid () != parent)
+        {
+          g_printerr ("tke-vcard insert: the program that started this one has already ended.\n");
+          return EXIT_FAILURE;
+        }
     }
 
   card = tke_vcard_engine_load (argv[1], &error);

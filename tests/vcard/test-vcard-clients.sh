@@ -5,7 +5,11 @@
 set -u
 
 vcard=${TKE_VCARD:-${TKE_BUILD_ROOT:-.}/src/vcard/tke-vcard}
-reader='Virtual PCD 00 00'
+# Reader 0 unless TKE_VCARD_TEST_READER says 1; the other reader gets the second card.
+reader_index=${TKE_VCARD_TEST_READER:-0}
+other_index=$((1 - reader_index))
+reader="Virtual PCD 00 0$reader_index"
+other_reader="Virtual PCD 00 0$other_index"
 mgmt=010203040506070801020304050607080102030405060708
 pkcs11=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
 
@@ -29,6 +33,8 @@ for tool in yubico-piv-tool opensc-tool pkcs15-tool pkcs11-tool openssl flock; d
   command -v "$tool" >/dev/null || { echo "Bail out! $tool is missing (build-aux/setup.sh --test)"; exit 1; }
 done
 
+# The cards started below get the lock descriptor closed (9>&-): a card left running must not
+# keep the readers locked.
 exec 9>/tmp/tke-vpcd.lock
 flock 9
 
@@ -47,19 +53,20 @@ cleanup () {
 trap cleanup EXIT
 cd "$work" || exit 1
 
-# "Yes" or "No" for reader 0 as pcscd sees it.
+# "Yes" or "No" for a reader (default: reader 0) as pcscd sees it.
 card_state () {
-  opensc-tool -l 2>/dev/null | awk -v r="$reader" 'index($0, r) { print $2 }'
+  opensc-tool -l 2>/dev/null | awk -v r="${1:-$reader}" 'index($0, r) { print $2 }'
 }
+# wait_card Yes|No [READER]: up to 10 s.
 wait_card () {
   for _ in $(seq 1 100); do
-    [ "$(card_state)" = "$1" ] && return 0
+    [ "$(card_state "${2:-}")" = "$1" ] && return 0
     sleep 0.1
   done
   return 1
 }
 insert () {
-  G_MESSAGES_DEBUG=all "$vcard" insert card.img --reader 0 "$@" >>vcard.log 2>&1 &
+  G_MESSAGES_DEBUG=all "$vcard" insert card.img --reader "$reader_index" --exit-with-parent "$@" >>vcard.log 2>&1 9>&- &
   card_pid=$!
   wait_card Yes
 }
@@ -93,9 +100,15 @@ cert_for () {
     openssl x509 -req -in req.csr -signkey issuer.key -force_pubkey "$1" -days 30 -out "$3" 2>/dev/null
 }
 
+# Another run that died may have left its card behind; a foreign card would answer our clients.
+if ! wait_card No; then
+  echo "Bail out! a card is still in \"$reader\" (a tke-vcard left running?): $(pgrep -a tke-vcard | tr '\n' ' ')"
+  exit 1
+fi
+
 check "tke-vcard create makes a 3DES card" "$vcard" create card.img --serial 424242 --mgmt-key-alg 3des
 check "the image is mode 0600" test "$(stat -c %a card.img)" = 600
-check "tke-vcard insert puts the card in reader 0" insert
+check "tke-vcard insert puts the card in reader $reader_index" insert
 
 # yubico-piv-tool: version, status, PIN
 check "yubico-piv-tool reads version 5.7.1" bash -c "yubico-piv-tool -r '$reader' -a version | grep -q '5.7.1'"
@@ -155,9 +168,9 @@ check "read-object 0x5fc10d gives the same bytes" bash -c "yubico-piv-tool -r '$
 check "write-object without the management key is refused" bash -c "! yubico-piv-tool -r '$reader' --key=$(printf '%048d' 0) -a write-object --id 0x5fc10d -i object.bin -f binary"
 
 # OpenSC
-check "opensc-tool names a PIV card" bash -c "opensc-tool -r 0 -n | grep -q 'Personal Identity Verification Card'"
+check "opensc-tool names a PIV card" bash -c "opensc-tool -r $reader_index -n | grep -q 'Personal Identity Verification Card'"
 p15_lists_certificates () {
-  pkcs15-tool -r 0 -D >p15.txt 2>&1 || return 1
+  pkcs15-tool -r $reader_index -D >p15.txt 2>&1 || return 1
   [ "$(grep -c '^X.509 Certificate \[' p15.txt)" -ge 4 ] &&
     grep -q 'Certificate for PIV Authentication' p15.txt &&
     grep -q 'Certificate for Digital Signature' p15.txt &&
@@ -166,46 +179,52 @@ p15_lists_certificates () {
 }
 check "pkcs15-tool -D lists our four certificates" p15_lists_certificates
 check "pkcs15-tool --read-certificate 01 gives our 9a certificate" \
-  bash -c "pkcs15-tool -r 0 --read-certificate 01 -o p15cert.pem && cmp <(openssl x509 -in p15cert.pem -outform der) <(openssl x509 -in cert9a.pem -outform der)"
+  bash -c "pkcs15-tool -r $reader_index --read-certificate 01 -o p15cert.pem && cmp <(openssl x509 -in p15cert.pem -outform der) <(openssl x509 -in cert9a.pem -outform der)"
 check "pkcs15-tool -D lists the P-384 key of 9e" bash -c "grep -A8 'Private EC Key \[CARD AUTH key\]' p15.txt | grep -q 'FieldLength    : 384'"
 head -c 1000 /dev/urandom >data.bin
 openssl dgst -sha256 -binary data.bin >digest.bin
 check "pkcs11-tool signs with ECDSA on 9a" \
-  pkcs11-tool --module "$pkcs11" --login --pin 123456 --sign -m ECDSA --id 01 -i digest.bin -o sig.der --signature-format openssl
+  pkcs11-tool --module "$pkcs11" --slot-description "$reader" --login --pin 123456 --sign -m ECDSA --id 01 -i digest.bin -o sig.der --signature-format openssl
 check "the pkcs11-tool signature verifies with openssl" \
   openssl pkeyutl -verify -pubin -inkey pub9a.pem -in digest.bin -sigfile sig.der
 check "pkcs11-tool signs with ECDSA-SHA256 on 9e (P-384)" \
-  pkcs11-tool --module "$pkcs11" --login --pin 123456 --sign -m ECDSA-SHA256 --id 04 -i data.bin -o sig9e.der --signature-format openssl
+  pkcs11-tool --module "$pkcs11" --slot-description "$reader" --login --pin 123456 --sign -m ECDSA-SHA256 --id 04 -i data.bin -o sig9e.der --signature-format openssl
 check "the P-384 signature verifies with openssl" \
   openssl dgst -sha256 -verify pub9e.pem -signature sig9e.der data.bin
 
 check "pkcs11-tool signs on 9c (PIN always: a context-specific login right before)" \
-  pkcs11-tool --module "$pkcs11" --login --pin 123456 --sign -m ECDSA --id 02 -i digest.bin -o sig9c.der --signature-format openssl
+  pkcs11-tool --module "$pkcs11" --slot-description "$reader" --login --pin 123456 --sign -m ECDSA --id 02 -i digest.bin -o sig9c.der --signature-format openssl
 check "the 9c signature verifies with openssl" \
   openssl pkeyutl -verify -pubin -inkey pub9c.pem -in digest.bin -sigfile sig9c.der
 openssl ecparam -name secp384r1 -genkey -noout -out peer.key
 openssl pkey -in peer.key -pubout -outform DER -out peer.der
 check "pkcs11-tool derives an ECDH secret with 9d (P-384)" \
-  pkcs11-tool --module "$pkcs11" --login --pin 123456 --derive -m ECDH1-DERIVE --id 03 -i peer.der -o shared-card.bin
+  pkcs11-tool --module "$pkcs11" --slot-description "$reader" --login --pin 123456 --derive -m ECDH1-DERIVE --id 03 -i peer.der -o shared-card.bin
 check "the card's ECDH secret equals openssl's" \
   bash -c "openssl pkeyutl -derive -inkey peer.key -peerkey pub9d.pem -out shared-openssl.bin && cmp shared-card.bin shared-openssl.bin"
 
-# A second card in reader 1 at the same time.
-check "a second card goes into reader 1" "$vcard" create second.img --serial 5151
-"$vcard" insert second.img --reader 1 >second.log 2>&1 &
+# A second card in the other reader at the same time.
+check "the other reader is empty" wait_card No "$other_reader"
+check "a second card is made" "$vcard" create second.img --serial 5151
+# Started by a shell of its own, which is killed below: the card must leave with it.
+bash -c '"$0" insert second.img --reader "$1" --exit-with-parent >second.log 2>&1 & wait' \
+  "$vcard" "$other_index" 9>&- &
 second_pid=$!
 two_cards () {
   for _ in $(seq 1 100); do
     piv -a status 2>/dev/null | grep -q 'Serial Number:.424242' &&
-      yubico-piv-tool -r 'Virtual PCD 00 01' -a status 2>/dev/null | grep -q 'Serial Number:.5151' && return 0
+      yubico-piv-tool -r "$other_reader" -a status 2>/dev/null | grep -q 'Serial Number:.5151' && return 0
     sleep 0.1
   done
   return 1
 }
 check "both cards answer at once, each with its own serial" two_cards
-kill "$second_pid"
-wait "$second_pid"
+kill -KILL "$second_pid"
+wait "$second_pid" 2>/dev/null
 second_pid=''
+check "--exit-with-parent: the second card leaves when the program that started it is killed" \
+  wait_card No "$other_reader"
+check "and says it was pulled" grep -q 'card pulled' second.log
 
 # Removal and persistence
 check "SIGTERM pulls the card and tke-vcard exits cleanly" pull
@@ -222,7 +241,7 @@ check "the right PIN resets the count" piv -a verify-pin -P 123456
 pull >/dev/null 2>&1
 
 # Fault injection: the card leaves on the 3rd APDU without answering it.
-G_MESSAGES_DEBUG=all "$vcard" insert card.img --reader 0 --fail-after-apdus 3 >fault.log 2>&1 &
+G_MESSAGES_DEBUG=all "$vcard" insert card.img --reader "$reader_index" --exit-with-parent --fail-after-apdus 3 >fault.log 2>&1 9>&- &
 card_pid=$!
 wait_card Yes
 piv -a status >out.txt 2>&1
