@@ -79,8 +79,9 @@ measure (SCARDHANDLE card, const char *name, const guint8 *command, DWORD comman
   return times[ROUNDS / 2];
 }
 
+/* Waits up to 10 s for a card to be in the reader (present) or not. */
 static gboolean
-wait_for_card (SCARDCONTEXT context, const char *reader)
+wait_for_card (SCARDCONTEXT context, const char *reader, gboolean present)
 {
   SCARD_READERSTATE state = { .szReader = reader, .dwCurrentState = SCARD_STATE_UNAWARE };
 
@@ -90,7 +91,7 @@ wait_for_card (SCARDCONTEXT context, const char *reader)
 
       if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
         return FALSE;
-      if (state.dwEventState & SCARD_STATE_PRESENT)
+      if (!!(state.dwEventState & SCARD_STATE_PRESENT) == present)
         return TRUE;
       state.dwCurrentState = state.dwEventState;
     }
@@ -147,6 +148,13 @@ main (int argc, char **argv)
   if (reader == NULL)
     return skip ("pcscd shows no \"" READER_NAME "\" reader (vpcd)");
 
+  /* A card another run left behind would be measured instead of ours. */
+  if (!wait_for_card (context, reader, FALSE))
+    {
+      g_printerr ("bench: a card is still in %s (a tke-vcard left running?)\n", reader);
+      return 1;
+    }
+
   dir = g_dir_make_tmp ("tke-bench-XXXXXX", &error);
   g_assert_no_error (error);
   image = g_build_filename (dir, "card.img", NULL);
@@ -165,7 +173,7 @@ main (int argc, char **argv)
       g_printerr ("bench: %s\n", error->message);
       return 1;
     }
-  if (!wait_for_card (context, reader))
+  if (!wait_for_card (context, reader, TRUE))
     {
       g_printerr ("bench: the card did not show up in %s\n", reader);
       g_subprocess_force_exit (vcard);
