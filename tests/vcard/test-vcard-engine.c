@@ -831,9 +831,40 @@ test_pin_always (void)
   check_sw (card, "00 99 00 00", 0x6D00);
   g_assert_cmphex (sign (card, 0x9C, 0x11, digest, 32, NULL), ==, 0x6982);
 
+  /* The PUK is not the PIN: verifying it does not unlock the key. */
+  check_sw (card, "00 20 00 81 08 31 32 33 34 35 36 37 38", 0x9000);
+  g_assert_cmphex (sign (card, 0x9C, 0x11, digest, 32, NULL), ==, 0x6982);
+
+  /* The chained parts of the signature itself do not lock it. */
+  verify_default_pin (card);
+  {
+    g_autoptr (GByteArray) first = hex_to_bytes ("10 87 11 9C 11 7C 24 82 00 81 20");
+    g_autoptr (GByteArray) last = hex_to_bytes ("00 87 11 9C 00");
+    g_autoptr (GBytes) part = NULL;
+    g_autoptr (GBytes) answer = NULL;
+
+    g_byte_array_append (first, digest, 11);
+    part = transmit_raw (card, first->data, first->len);
+    g_assert_cmphex (sw_of (part), ==, 0x9000);
+    last->data[4] = 21;
+    g_byte_array_append (last, digest + 11, 21);
+    answer = transmit_raw (card, last->data, last->len);
+    g_assert_cmphex (sw_of (answer), ==, 0x9000);
+    g_clear_pointer (&signature, g_bytes_unref);
+    signature = g_bytes_new (((const guint8 *) g_bytes_get_data (answer, NULL)) + 4,
+                             data_len_of (answer) - 4);
+    assert_signature_verifies (point, digest, 32, signature);
+  }
+
+  /* Logout takes the PIN back. */
+  verify_default_pin (card);
+  check_sw (card, "00 20 FF 80", 0x9000);
+  check_sw (card, "00 20 00 80", 0x63C3);
+
   /* A PIN-once key in a slot that defaults to always, and a never key. */
   g_clear_pointer (&point, g_bytes_unref);
   point = generate (card, 0x9C, 0x11, 2);
+  verify_default_pin (card);
   g_assert_cmphex (sign (card, 0x9C, 0x11, digest, 32, NULL), ==, 0x9000);
   g_assert_cmphex (sign (card, 0x9C, 0x11, digest, 32, NULL), ==, 0x9000);
   g_clear_pointer (&point, g_bytes_unref);
