@@ -459,6 +459,84 @@ test_openssl_made_file_signs (void)
   }
 }
 
+/* Files openssl can make that are not usable signature key files: a key in the clear, and (with
+ * -legacy) certificates under RC2, which OpenSSL 3 only has in its legacy provider. */
+static void
+test_openssl_unusable_files (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *key_pem = NULL;
+  g_autofree char *cert_pem = NULL;
+  g_autofree char *clear_p12 = NULL;
+  g_autofree char *legacy_p12 = NULL;
+  g_autofree char *password_file = NULL;
+  g_autofree char *pass = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr (TkeSecret) password = files_test_secret (PASSWORD);
+  g_autoptr (TkeSecret) wrong = files_test_secret ("wrong");
+  g_autoptr (TkeSignatureKeyFileInfo) info = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (skip_without_openssl ())
+    return;
+  dir = files_test_make_dir ();
+  key_pem = g_build_filename (dir, "key.pem", NULL);
+  cert_pem = g_build_filename (dir, "cert.pem", NULL);
+  clear_p12 = g_build_filename (dir, "clear.p12", NULL);
+  legacy_p12 = g_build_filename (dir, "legacy.p12", NULL);
+  password_file = files_test_password_file (dir, PASSWORD);
+  pass = g_strconcat ("file:", password_file, NULL);
+
+  {
+    const char *genkey[] = { "openssl", "ecparam", "-name", "prime256v1", "-genkey",
+                             "-noout",  "-out",    key_pem, NULL };
+    const char *req[] = { "openssl",   "req",   "-new", "-x509", "-key",   key_pem, "-subj",
+                          "/CN=Heidi", "-days", "30",   "-out",  cert_pem, NULL };
+    const char *clear[] = { "openssl", "pkcs12",  "-export", "-inkey",   key_pem, "-in",
+                            cert_pem,  "-keypbe", "NONE",    "-certpbe", "NONE",  "-passout",
+                            pass,      "-out",    clear_p12, NULL };
+    const char *const *steps[] = { genkey, req, clear };
+
+    for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+      {
+        g_clear_pointer (&err, g_free);
+        if (files_test_run (steps[i], NULL, &err) != 0)
+          g_error ("openssl %s failed: %s", steps[i][1], err);
+      }
+  }
+
+  g_assert_null (tke_signature_key_file_read_info (clear_p12, &error));
+  assert_corrupt_naming (error, clear_p12);
+  g_assert_nonnull (strstr (error->message, "not encrypted"));
+  g_clear_error (&error);
+  g_assert_null (tke_signature_key_file_load (clear_p12, password, NULL, NULL, &error));
+  assert_corrupt_naming (error, clear_p12);
+  g_assert_nonnull (strstr (error->message, "not encrypted"));
+  g_clear_error (&error);
+
+  {
+    const char *legacy[] = { "openssl", "pkcs12",   "-export", "-legacy",  "-inkey",
+                             key_pem,   "-in",      cert_pem,  "-passout", pass,
+                             "-out",    legacy_p12, NULL };
+
+    g_clear_pointer (&err, g_free);
+    if (files_test_run (legacy, NULL, &err) != 0)
+      {
+        g_test_message ("openssl has no legacy provider here (%s): the RC2 case did not run", err);
+        return;
+      }
+  }
+  info = tke_signature_key_file_read_info (legacy_p12, &error);
+  g_assert_no_error (error);
+  g_assert_false (info->has_certificate);
+  g_assert_null (tke_signature_key_file_load (legacy_p12, wrong, NULL, NULL, &error));
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_WRONG_PASSWORD);
+  g_clear_error (&error);
+  g_assert_null (tke_signature_key_file_load (legacy_p12, password, NULL, NULL, &error));
+  assert_corrupt_naming (error, legacy_p12);
+  g_assert_nonnull (strstr (error->message, "without -legacy"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -478,6 +556,7 @@ main (int argc, char **argv)
   g_test_add_func ("/signature-key-file/list-and-delete", test_list_and_delete);
   g_test_add_func ("/signature-key-file/openssl-opens-ours", test_openssl_opens_ours);
   g_test_add_func ("/signature-key-file/openssl-made-file-signs", test_openssl_made_file_signs);
+  g_test_add_func ("/signature-key-file/openssl-unusable-files", test_openssl_unusable_files);
 
   return g_test_run ();
 }

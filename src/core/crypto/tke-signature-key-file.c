@@ -21,6 +21,8 @@ typedef struct
   STACK_OF (X509) * certificates;
   /* Safes or key bags that need the password to be read. */
   gboolean has_encrypted;
+  /* An encrypted safe (certificates) that did not decrypt with the password. */
+  gboolean safe_decrypt_failed;
 } Contents;
 
 static void
@@ -251,12 +253,8 @@ read_bag (const char *name, const PKCS12_SAFEBAG *bag, const char *password, Con
         break;
 
       case NID_keyBag:
-        if (password == NULL)
-          return TRUE;
-        if (PKCS12_SAFEBAG_get0_p8inf (bag) == NULL)
-          return set_corrupt (error, name, "the key bag does not parse");
-        key = EVP_PKCS82PKEY (PKCS12_SAFEBAG_get0_p8inf (bag));
-        return keep_key (name, key, contents, decrypt_failed, error);
+        /* A key in the clear has no place in a password-protected file. */
+        return set_corrupt (error, name, "its private key is not encrypted");
 
       default:
         return TRUE;
@@ -327,6 +325,7 @@ read_contents (const char *name, PKCS12 *p12, const char *password, Contents *co
               if (bags == NULL)
                 {
                   *decrypt_failed = TRUE;
+                  contents->safe_decrypt_failed = TRUE;
                   ERR_clear_error ();
                 }
             }
@@ -491,12 +490,21 @@ tke_signature_key_file_load (const char *path, const TkeSecret *password, EVP_PK
   if (contents.key == NULL && decrypt_failed)
     {
       if (PKCS12_mac_present (p12) && mac_ok)
-        return set_corrupt (error, path, "the password is right but the key does not decrypt"),
+        return set_corrupt (error, path,
+                            "the password is right but the key does not decrypt (it may use a "
+                            "legacy cipher such as RC2 or DES that OpenSSL 3 does not offer by "
+                            "default: export the file again without -legacy)"),
                NULL;
       return set_wrong_password (error, path), NULL;
     }
   if (contents.key == NULL)
     return set_corrupt (error, path, "it holds no private key"), NULL;
+  if (contents.safe_decrypt_failed && mac_ok)
+    return set_corrupt (error, path,
+                        "the password is right but its certificates are encrypted with a legacy "
+                        "cipher such as RC2 that OpenSSL 3 does not offer by default: export the "
+                        "file again without -legacy"),
+           NULL;
   if (decrypt_failed || !mac_ok)
     return set_corrupt (error, path,
                         "the password is right but the file fails its integrity check (MAC)"),
