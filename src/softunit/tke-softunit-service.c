@@ -22,7 +22,8 @@
 
 /* Requests run on a pool so that units work in parallel and the server thread never waits on a
  * unit's lock or a disk flush. */
-#define MAX_WORKERS 32
+#define MAX_WORKERS    32
+#define LISTEN_BACKLOG 256
 
 struct _TkeSoftunitService
 {
@@ -796,8 +797,20 @@ server_thread (gpointer data)
     }
   if (address != NULL)
     {
+      g_autoptr (GSocket) socket = NULL;
+
+      /* A command fans out to every unit at once, each on its own connection: with the default
+       * backlog of 10, the SYNs beyond it are dropped and retried a second or more later. */
       socket_address = g_inet_socket_address_new (address, self->listen_port);
-      soup_server_listen (self->server, socket_address, SOUP_SERVER_LISTEN_HTTPS, &error);
+      socket = g_socket_new (g_inet_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                             G_SOCKET_PROTOCOL_TCP, &error);
+      if (socket != NULL)
+        {
+          g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+          if (g_socket_bind (socket, socket_address, TRUE, &error) &&
+              g_socket_listen (socket, &error))
+            soup_server_listen_socket (self->server, socket, SOUP_SERVER_LISTEN_HTTPS, &error);
+        }
     }
   if (error == NULL)
     {

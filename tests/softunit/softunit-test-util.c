@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <gio/gunixinputstream.h>
 
 #include "softunit-test-util.h"
 #include "tke-ec-key.h"
@@ -38,14 +39,23 @@ wait_for (Waiter *waiter)
 TestWorld *
 test_world_new_for (TkeSoftunitService *service, const char *api_key)
 {
+  TestWorld *world =
+      test_world_new_for_url (tke_softunit_service_get_url (service),
+                              tke_softunit_service_get_fingerprint (service), api_key);
+
+  world->service = service;
+  return world;
+}
+
+TestWorld *
+test_world_new_for_url (const char *url, const char *fingerprint, const char *api_key)
+{
   TestWorld *world = g_new0 (TestWorld, 1);
   g_autoptr (GError) error = NULL;
   Waiter waiter = { g_main_loop_new (NULL, FALSE), NULL };
   g_autoptr (GAsyncResult) result = NULL;
 
-  world->service = service;
-  world->client = tke_unit_client_new (tke_softunit_service_get_url (service),
-                                       tke_softunit_service_get_fingerprint (service), api_key);
+  world->client = tke_unit_client_new (url, fingerprint, api_key);
   tke_unit_client_list_units_async (world->client, NULL, on_done, &waiter);
   result = wait_for (&waiter);
   world->units = tke_unit_client_list_units_finish (world->client, result, &error);
@@ -320,4 +330,50 @@ test_remove_tree (const char *path)
         g_unlink (child);
     }
   g_rmdir (path);
+}
+
+static void
+replace_string (char **where, const char *value)
+{
+  g_free (*where);
+  *where = g_strdup (value);
+}
+
+gboolean
+test_spawn_service (const char *binary, const char *state_dir, guint units, guint failover,
+                    TestProcess *process)
+{
+  g_autofree char *n_units = g_strdup_printf ("%u", units);
+  g_autofree char *n_failover = g_strdup_printf ("%u", failover);
+  const char *argv[] = { binary,     "--state-dir", state_dir,
+                         "--units",  n_units,       "--failover-units",
+                         n_failover, "--listen",    "127.0.0.1:0",
+                         NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInputStream) raw = NULL;
+  g_autoptr (GDataInputStream) data = NULL;
+  int out_fd = -1;
+  char *line;
+
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &process->pid, NULL, &out_fd, NULL, &error));
+  g_assert_no_error (error);
+  raw = g_unix_input_stream_new (out_fd, TRUE);
+  data = g_data_input_stream_new (raw);
+  while ((line = g_data_input_stream_read_line (data, NULL, NULL, &error)) != NULL)
+    {
+      if (g_str_has_prefix (line, "URL: "))
+        replace_string (&process->url, line + 5);
+      else if (g_str_has_prefix (line, "Certificate SHA-256: "))
+        replace_string (&process->fingerprint, line + 21);
+      else if (g_str_has_prefix (line, "API key: "))
+        replace_string (&process->api_key, line + 9);
+      if (g_str_has_prefix (line, "Units: "))
+        {
+          g_free (line);
+          return TRUE;
+        }
+      g_free (line);
+    }
+  return FALSE;
 }

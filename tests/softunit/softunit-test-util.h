@@ -23,6 +23,8 @@ typedef struct
  * (P-256, P-384 and P-521 in turn). */
 TestWorld *test_world_new (void);
 TestWorld *test_world_new_for (TkeSoftunitService *service, const char *api_key);
+/* A world whose service is another process (service stays NULL). */
+TestWorld *test_world_new_for_url (const char *url, const char *fingerprint, const char *api_key);
 void test_world_free (TestWorld *world);
 
 /* Synchronous wrappers over the async client. */
@@ -47,6 +49,19 @@ void test_setup_normal (TestWorld *world, guint unit, guint n_admins, int sig_th
 /* mk.load of parts (TkeSecret) to unit, signed by admins[0]. */
 json_t *test_load (TestWorld *world, guint unit, TkeSecret **parts, guint n_parts, GError **error);
 char *test_vp_hex_of_xor (TkeSecret **parts, guint n_parts);
+
+/* A tke-softunit process and what it printed at start. */
+typedef struct
+{
+  GPid pid;
+  char *url;
+  char *fingerprint;
+  char *api_key;
+} TestProcess;
+
+/* Starts the service binary on an ephemeral loopback port and reads its first lines. */
+gboolean test_spawn_service (const char *binary, const char *state_dir, guint units, guint failover,
+                             TestProcess *process);
 
 /* rm -r of a test's state directory. */
 void test_remove_tree (const char *path);

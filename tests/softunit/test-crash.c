@@ -8,61 +8,10 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include <gio/gunixinputstream.h>
-
 #include "softunit-test-util.h"
 #include "tke-softunit-store.h"
 
 #define ROUNDS 8
-
-typedef struct
-{
-  GPid pid;
-  char *url;
-  char *fingerprint;
-  char *api_key;
-} Process;
-
-static void
-replace_string (char **where, const char *value)
-{
-  g_free (*where);
-  *where = g_strdup (value);
-}
-
-static gboolean
-start_service (const char *binary, const char *state_dir, Process *process)
-{
-  const char *argv[] = { binary, "--state-dir", state_dir,     "--units", "1", "--failover-units",
-                         "0",    "--listen",    "127.0.0.1:0", NULL };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GInputStream) raw = NULL;
-  g_autoptr (GDataInputStream) data = NULL;
-  int out_fd = -1;
-  char *line;
-
-  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                           NULL, NULL, &process->pid, NULL, &out_fd, NULL, &error));
-  g_assert_no_error (error);
-  raw = g_unix_input_stream_new (out_fd, TRUE);
-  data = g_data_input_stream_new (raw);
-  while ((line = g_data_input_stream_read_line (data, NULL, NULL, &error)) != NULL)
-    {
-      if (g_str_has_prefix (line, "URL: "))
-        replace_string (&process->url, line + 5);
-      else if (g_str_has_prefix (line, "Certificate SHA-256: "))
-        replace_string (&process->fingerprint, line + 21);
-      else if (g_str_has_prefix (line, "API key: "))
-        replace_string (&process->api_key, line + 9);
-      if (g_str_has_prefix (line, "Units: "))
-        {
-          g_free (line);
-          return TRUE;
-        }
-      g_free (line);
-    }
-  return FALSE;
-}
 
 typedef struct
 {
@@ -153,7 +102,7 @@ test_crash_loop (void)
   g_autofree char *dir = g_dir_make_tmp ("tke-softunit-crash-XXXXXX", &error);
   g_autofree char *db_path = NULL;
   g_autofree char *api_key = NULL;
-  Process process = { 0 };
+  TestProcess process = { 0 };
   Stream stream = { 0 };
   gint64 last_counter = -1;
   guint total = 0;
@@ -164,7 +113,7 @@ test_crash_loop (void)
       return;
     }
   binary = g_build_filename (build_root, "src", "softunit", "tke-softunit", NULL);
-  g_assert_true (start_service (binary, dir, &process));
+  g_assert_true (test_spawn_service (binary, dir, 1, 0, &process));
   g_assert_nonnull (process.api_key);
   api_key = g_strdup (process.api_key);
 
@@ -181,7 +130,7 @@ test_crash_loop (void)
       json_t *entry;
 
       if (round > 0)
-        g_assert_true (start_service (binary, dir, &process));
+        g_assert_true (test_spawn_service (binary, dir, 1, 0, &process));
       g_clear_object (&stream.client);
       stream.client = tke_unit_client_new (process.url, process.fingerprint, api_key);
       {
@@ -282,7 +231,7 @@ test_crash_loop (void)
   g_assert_cmpuint (total, >, ROUNDS);
 
   /* A last start proves the final state, then a clean stop. */
-  g_assert_true (start_service (binary, dir, &process));
+  g_assert_true (test_spawn_service (binary, dir, 1, 0, &process));
   stop_process (process.pid, SIGTERM);
 
   g_clear_object (&stream.client);
