@@ -40,6 +40,7 @@ typedef struct
   char *name;
   char *ski;
   GBytes *certificate;
+  char *certificate_b64;
   EVP_PKEY *key;
   json_t *jwk;
   TkeCurve curve;
@@ -57,6 +58,7 @@ typedef struct
   TkeSecret *current_key;
   EVP_PKEY *importer;
   json_t *importer_jws;
+  guint key_count;
 } UnitState;
 
 struct _TkeSoftunitUnit
@@ -72,8 +74,14 @@ struct _TkeSoftunitUnit
   char *type;
   char *location;
   EVP_PKEY *identity;
+  char *identity_kid;
   json_t *identity_jwk;
   UnitState *state;
+  /* What was last written, so that a command rewrites only what it changed. */
+  EVP_PKEY *sealed_importer_of;
+  GBytes *sealed_importer;
+  sqlite3_stmt *update_stmt;
+  sqlite3_stmt *audit_stmt;
   char *audit_head;
   gint64 audit_seq;
 };
@@ -103,6 +111,7 @@ admin_free (gpointer data)
   g_free (admin->name);
   g_free (admin->ski);
   g_bytes_unref (admin->certificate);
+  g_free (admin->certificate_b64);
   EVP_PKEY_free (admin->key);
   json_decref (admin->jwk);
 }
@@ -133,6 +142,7 @@ admin_new_from_certificate (const guint8 *der, gsize len, GError **error)
   admin->name = g_steal_pointer (&name);
   admin->ski = tke_ec_key_get_ski (key, NULL);
   admin->certificate = g_bytes_new (der, len);
+  admin->certificate_b64 = tke_b64url_encode (der, len);
   admin->jwk = tke_ec_key_to_jwk (key, FALSE, NULL);
   tke_ec_key_get_curve (key, &admin->curve, NULL);
   admin->key = g_steal_pointer (&key);
@@ -175,6 +185,7 @@ unit_state_copy (const UnitState *s)
     EVP_PKEY_up_ref (s->importer);
   c->importer = s->importer;
   c->importer_jws = json_incref (s->importer_jws);
+  c->key_count = s->key_count;
   return c;
 }
 
@@ -204,7 +215,7 @@ renew_importer (TkeSoftunitUnit *self, UnitState *s, GError **error)
   statement = json_pack ("{s:s, s:s, s:o, s:I}", "typ", TKE_IMPORTER_TYP, "unit", self->id, "key",
                          tke_ec_key_to_jwk (key, FALSE, NULL), "iat",
                          (json_int_t) (g_get_real_time () / G_USEC_PER_SEC));
-  jws = tke_jws_sign_flattened (self->identity, statement, error);
+  jws = tke_jws_sign_flattened (self->identity, self->identity_kid, statement, error);
   if (jws == NULL)
     return FALSE;
   g_clear_pointer (&s->importer, EVP_PKEY_free);
@@ -278,17 +289,54 @@ unseal_private_key (TkeSoftunitUnit *self, sqlite3_stmt *stmt, int col, const ch
   return tke_ec_key_from_private_der (tke_secret_peek (der), tke_secret_len (der), error);
 }
 
-/* Writes the whole state row and the admin table; the caller holds a transaction. */
 static gboolean
-persist_state (TkeSoftunitUnit *self, UnitState *s, gboolean insert, GError **error)
+same_admins (UnitState *a, UnitState *b)
 {
-  g_autoptr (GBytes) importer_der = tke_ec_key_to_private_der (s->importer, error);
+  if (a == NULL || b == NULL || a->admins->len != b->admins->len)
+    return FALSE;
+  for (guint i = 0; i < a->admins->len; i++)
+    if (a->admins->pdata[i] != b->admins->pdata[i])
+      return FALSE;
+  return TRUE;
+}
+
+/* The importer private key sealed for the database; sealed again only when it was renewed. */
+static GBytes *
+sealed_importer (TkeSoftunitUnit *self, UnitState *s, GError **error)
+{
+  g_autofree char *aad = NULL;
+  g_autoptr (GBytes) der = NULL;
+
+  if (self->sealed_importer_of == s->importer && self->sealed_importer != NULL)
+    return g_bytes_ref (self->sealed_importer);
+  der = tke_ec_key_to_private_der (s->importer, error);
+  if (der == NULL)
+    return NULL;
+  aad = g_strconcat (self->id, "/importer", NULL);
+  g_clear_pointer (&self->sealed_importer, g_bytes_unref);
+  g_clear_pointer (&self->sealed_importer_of, EVP_PKEY_free);
+  g_clear_pointer (&self->sealed_importer_of, EVP_PKEY_free);
+  self->sealed_importer = tke_softunit_seal (self->service_key, aad, g_bytes_get_data (der, NULL),
+                                             g_bytes_get_size (der));
+  /* Held, so that a later key can't reuse the address and pass for this one. */
+  EVP_PKEY_up_ref (s->importer);
+  self->sealed_importer_of = s->importer;
+  return g_bytes_ref (self->sealed_importer);
+}
+
+/* Writes the state row, and the admin table when it changed since prev; the caller holds a
+ * transaction. */
+static gboolean
+persist_state (TkeSoftunitUnit *self, UnitState *s, UnitState *prev, gboolean insert,
+               GError **error)
+{
+  g_autoptr (GBytes) importer = sealed_importer (self, s, error);
   g_autoptr (GBytes) identity_der = NULL;
   g_autofree char *importer_jws = NULL;
   sqlite3_stmt *stmt = NULL;
   gboolean ok;
 
-  if (importer_der == NULL)
+  if (importer == NULL)
     return FALSE;
   {
     char *text = json_dumps (s->importer_jws, JSON_COMPACT);
@@ -309,12 +357,20 @@ persist_state (TkeSoftunitUnit *self, UnitState *s, gboolean insert, GError **er
                -1, &stmt, NULL) == SQLITE_OK;
     }
   else
-    ok = sqlite3_prepare_v2 (self->db,
-                             "UPDATE unit SET counter = ?1, sig_thr = ?2, rev_thr = ?3,"
-                             " new_state = ?4, new_key = ?5, current_state = ?6,"
-                             " current_key = ?7, importer_key = ?8, importer_jws = ?9"
-                             " WHERE id = ?10",
-                             -1, &stmt, NULL) == SQLITE_OK;
+    {
+      if (self->update_stmt == NULL &&
+          sqlite3_prepare_v2 (self->db,
+                              "UPDATE unit SET counter = ?1, sig_thr = ?2, rev_thr = ?3,"
+                              " new_state = ?4, new_key = ?5, current_state = ?6,"
+                              " current_key = ?7, importer_key = ?8, importer_jws = ?9"
+                              " WHERE id = ?10",
+                              -1, &self->update_stmt, NULL) != SQLITE_OK)
+        return tke_softunit_store_set_error (self->db, error, "writing the unit state");
+      stmt = self->update_stmt;
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+      ok = TRUE;
+    }
   ok = ok && sqlite3_bind_int64 (stmt, 1, s->counter) == SQLITE_OK &&
        sqlite3_bind_int (stmt, 2, s->sig_thr) == SQLITE_OK &&
        sqlite3_bind_int (stmt, 3, s->rev_thr) == SQLITE_OK &&
@@ -325,8 +381,8 @@ persist_state (TkeSoftunitUnit *self, UnitState *s, gboolean insert, GError **er
        bind_sealed (self, stmt, 7, "current",
                     s->current_key ? tke_secret_peek (s->current_key) : NULL,
                     s->current_key ? tke_secret_len (s->current_key) : 0) &&
-       bind_sealed (self, stmt, 8, "importer", g_bytes_get_data (importer_der, NULL),
-                    g_bytes_get_size (importer_der)) &&
+       sqlite3_bind_blob (stmt, 8, g_bytes_get_data (importer, NULL), g_bytes_get_size (importer),
+                          SQLITE_TRANSIENT) == SQLITE_OK &&
        sqlite3_bind_text (stmt, 9, importer_jws, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
        sqlite3_bind_text (stmt, 10, self->id, -1, SQLITE_STATIC) == SQLITE_OK;
   if (ok && insert)
@@ -336,10 +392,15 @@ persist_state (TkeSoftunitUnit *self, UnitState *s, gboolean insert, GError **er
          bind_sealed (self, stmt, 14, "identity", g_bytes_get_data (identity_der, NULL),
                       g_bytes_get_size (identity_der));
   ok = ok && sqlite3_step (stmt) == SQLITE_DONE;
-  sqlite3_finalize (stmt);
+  if (insert)
+    sqlite3_finalize (stmt);
+  else
+    sqlite3_reset (stmt);
   if (!ok)
     return tke_softunit_store_set_error (self->db, error, "writing the unit state");
 
+  if (same_admins (s, prev))
+    return TRUE;
   if (!tke_softunit_store_exec (self->db, "DELETE FROM admins", error))
     return FALSE;
   if (sqlite3_prepare_v2 (self->db,
@@ -385,13 +446,21 @@ append_audit (TkeSoftunitUnit *self, const char *op, gint64 counter, const char 
       "request", request_hash, "prev", self->audit_head != NULL ? self->audit_head : "");
   hash = tke_json_hash_b64 (entry);
   text = json_dumps (entry, JSON_COMPACT | JSON_SORT_KEYS);
-  ok = sqlite3_prepare_v2 (self->db, "INSERT INTO audit (seq, entry, hash) VALUES (?, ?, ?)", -1,
-                           &stmt, NULL) == SQLITE_OK &&
-       sqlite3_bind_int64 (stmt, 1, self->audit_seq + 1) == SQLITE_OK &&
+  if (self->audit_stmt == NULL &&
+      sqlite3_prepare_v2 (self->db, "INSERT INTO audit (seq, entry, hash) VALUES (?, ?, ?)", -1,
+                          &self->audit_stmt, NULL) != SQLITE_OK)
+    {
+      free (text);
+      tke_softunit_store_set_error (self->db, error, "appending to the audit log");
+      return NULL;
+    }
+  stmt = self->audit_stmt;
+  sqlite3_reset (stmt);
+  ok = sqlite3_bind_int64 (stmt, 1, self->audit_seq + 1) == SQLITE_OK &&
        sqlite3_bind_text (stmt, 2, text, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
        sqlite3_bind_text (stmt, 3, hash, -1, SQLITE_STATIC) == SQLITE_OK &&
        sqlite3_step (stmt) == SQLITE_DONE;
-  sqlite3_finalize (stmt);
+  sqlite3_reset (stmt);
   free (text);
   if (!ok)
     {
@@ -859,6 +928,7 @@ op_zeroize (TkeSoftunitUnit *self, UnitState *s, TkeSoftunitCommand *cmd, GError
   s->current_state = CURRENT_EMPTY;
   if (!tke_softunit_store_exec (self->db, "DELETE FROM keys", error))
     return FALSE;
+  s->key_count = 0;
   return renew_importer (self, s, error);
 }
 
@@ -965,8 +1035,7 @@ state_to_json (TkeSoftunitUnit *self, UnitState *s)
   for (guint i = 0; i < s->admins->len; i++)
     {
       Admin *admin = s->admins->pdata[i];
-      g_autofree char *cert = tke_b64url_encode (g_bytes_get_data (admin->certificate, NULL),
-                                                 g_bytes_get_size (admin->certificate));
+      const char *cert = admin->certificate_b64;
 
       json_array_append_new (admins, json_pack ("{s:s, s:s, s:s, s:s}", "name", admin->name, "ski",
                                                 admin->ski, "curve", tke_curve_name (admin->curve),
@@ -983,7 +1052,7 @@ state_to_json (TkeSoftunitUnit *self, UnitState *s)
                     new_state_name (s->new_state), "vp", new_vp, "current", "state",
                     s->current_state == CURRENT_VALID ? "Valid" : "Empty", "vp", current_vp,
                     "identity_key", self->identity_jwk, "importer_key", s->importer_jws,
-                    "key_storage", "count", (int) tke_softunit_unit_get_key_count (self));
+                    "key_storage", "count", (int) s->key_count);
 }
 
 /* GObject ----------------------------------------------------------------------------------- */
@@ -993,7 +1062,11 @@ tke_softunit_unit_finalize (GObject *object)
 {
   TkeSoftunitUnit *self = TKE_SOFTUNIT_UNIT (object);
 
+  g_clear_pointer (&self->update_stmt, sqlite3_finalize);
+  g_clear_pointer (&self->audit_stmt, sqlite3_finalize);
   g_clear_pointer (&self->db, sqlite3_close);
+  g_clear_pointer (&self->identity_kid, g_free);
+  g_clear_pointer (&self->sealed_importer, g_bytes_unref);
   g_clear_pointer (&self->service_key, tke_secret_free);
   g_clear_pointer (&self->id, g_free);
   g_clear_pointer (&self->instance, g_free);
@@ -1020,6 +1093,19 @@ tke_softunit_unit_init (TkeSoftunitUnit *self)
   g_mutex_init (&self->lock);
 }
 
+static guint
+count_stored_keys (TkeSoftunitUnit *self)
+{
+  sqlite3_stmt *stmt = NULL;
+  guint count = 0;
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT count(*) FROM keys", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step (stmt) == SQLITE_ROW)
+    count = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+  return count;
+}
+
 /* Public API -------------------------------------------------------------------------------- */
 
 TkeSoftunitUnit *
@@ -1043,6 +1129,9 @@ tke_softunit_unit_create (const char *path, const TkeSecret *service_key, const 
   if (self->identity == NULL)
     return NULL;
   self->identity_jwk = tke_ec_key_to_jwk (self->identity, FALSE, error);
+  self->identity_kid = tke_ec_key_get_ski (self->identity, error);
+  if (self->identity_kid == NULL)
+    return NULL;
   s->admins = g_ptr_array_new_with_free_func (admin_unref);
   if (!renew_importer (self, s, error))
     return NULL;
@@ -1052,7 +1141,7 @@ tke_softunit_unit_create (const char *path, const TkeSecret *service_key, const 
     return NULL;
   if (!tke_softunit_store_exec (self->db, "BEGIN IMMEDIATE", error))
     return NULL;
-  if (!persist_state (self, s, TRUE, error))
+  if (!persist_state (self, s, NULL, TRUE, error))
     {
       tke_softunit_store_exec (self->db, "ROLLBACK", NULL);
       return NULL;
@@ -1152,6 +1241,10 @@ tke_softunit_unit_open (const char *path, const TkeSecret *service_key, GError *
     }
   sqlite3_finalize (stmt);
 
+  s->key_count = count_stored_keys (self);
+  self->identity_kid = tke_ec_key_get_ski (self->identity, error);
+  if (self->identity_kid == NULL)
+    return NULL;
   self->state = g_steal_pointer (&s);
   return g_steal_pointer (&self);
 }
@@ -1294,7 +1387,7 @@ tke_softunit_unit_execute (TkeSoftunitUnit *self, const char *body, gsize len, G
       goto refused;
     }
   signer_skis = signer_list (signers);
-  if (!persist_state (self, next, FALSE, &local) ||
+  if (!persist_state (self, next, self->state, FALSE, &local) ||
       (head = append_audit (self, cmd->op, tke_softunit_command_counter_for (cmd, self->id),
                             "ACCEPTED", signer_skis, cmd->request_hash, &local)) == NULL ||
       !tke_softunit_store_exec (self->db, "COMMIT", &local))
@@ -1318,7 +1411,7 @@ tke_softunit_unit_execute (TkeSoftunitUnit *self, const char *body, gsize len, G
                  self->id, "op", cmd->op, "counter", (json_int_t) self->state->counter, "state",
                  state_hash, "request", cmd->request_hash, "signers", signer_skis, "iat",
                  (json_int_t) (g_get_real_time () / G_USEC_PER_SEC));
-  receipt = tke_jws_sign_flattened (self->identity, receipt_payload, error);
+  receipt = tke_jws_sign_flattened (self->identity, self->identity_kid, receipt_payload, error);
   g_mutex_unlock (&self->lock);
   if (receipt == NULL)
     return NULL;
@@ -1372,14 +1465,12 @@ tke_softunit_unit_get_audit (TkeSoftunitUnit *self, GError **error)
 guint
 tke_softunit_unit_get_key_count (TkeSoftunitUnit *self)
 {
-  sqlite3_stmt *stmt = NULL;
-  guint count = 0;
+  guint count;
 
-  /* Called with or without the lock: a read on the unit's own connection. */
-  if (sqlite3_prepare_v2 (self->db, "SELECT count(*) FROM keys", -1, &stmt, NULL) == SQLITE_OK &&
-      sqlite3_step (stmt) == SQLITE_ROW)
-    count = sqlite3_column_int (stmt, 0);
-  sqlite3_finalize (stmt);
+  g_return_val_if_fail (TKE_IS_SOFTUNIT_UNIT (self), 0);
+  g_mutex_lock (&self->lock);
+  count = self->state->key_count;
+  g_mutex_unlock (&self->lock);
   return count;
 }
 
@@ -1449,6 +1540,7 @@ tke_softunit_unit_create_keys (TkeSoftunitUnit *self, guint count, GError **erro
       json_decref (kids);
       return NULL;
     }
+  self->state->key_count += count;
   g_mutex_unlock (&self->lock);
   return json_pack ("{s:o}", "kids", kids);
 }

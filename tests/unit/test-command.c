@@ -96,7 +96,7 @@ test_key_part_jwe (void)
   importer2_priv = tke_ec_key_to_jwk (importer2, TRUE, NULL);
   statement =
       json_pack ("{s:s, s:s, s:O}", "typ", TKE_IMPORTER_TYP, "unit", "u-1", "key", importer_pub);
-  jws = tke_jws_sign_flattened (identity, statement, &error);
+  jws = tke_jws_sign_flattened (identity, NULL, statement, &error);
   g_assert_no_error (error);
 
   checked = tke_importer_key_check (jws, identity_jwk, "u-1", &error);

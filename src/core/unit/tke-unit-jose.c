@@ -12,9 +12,9 @@
 #include "tke-unit-jose.h"
 
 json_t *
-tke_jws_sign_flattened (EVP_PKEY *key, const json_t *payload, GError **error)
+tke_jws_sign_flattened (EVP_PKEY *key, const char *kid, const json_t *payload, GError **error)
 {
-  g_autofree char *kid = NULL;
+  g_autofree char *computed_kid = NULL;
   g_autofree char *protected_b64 = NULL;
   g_autofree char *payload_b64 = NULL;
   g_autofree char *input = NULL;
@@ -31,9 +31,12 @@ tke_jws_sign_flattened (EVP_PKEY *key, const json_t *payload, GError **error)
 
   if (!tke_ec_key_get_curve (key, &curve, error))
     return NULL;
-  kid = tke_ec_key_get_ski (key, error);
   if (kid == NULL)
-    return NULL;
+    {
+      kid = computed_kid = tke_ec_key_get_ski (key, error);
+      if (kid == NULL)
+        return NULL;
+    }
   protected = json_pack ("{s:s, s:s}", "alg", tke_curve_jws_alg (curve), "kid", kid);
   text = json_dumps (protected, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref (protected);

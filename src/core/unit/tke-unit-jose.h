@@ -14,8 +14,10 @@ G_BEGIN_DECLS
 #define TKE_RECEIPT_TYP  "tke-receipt/1"
 #define TKE_KEY_PART_LEN 32
 
-/* A flattened JWS (RFC 7515 §7.2.2) over the compact, key-sorted payload, signed by key. */
-json_t *tke_jws_sign_flattened (EVP_PKEY *key, const json_t *payload, GError **error);
+/* A flattened JWS (RFC 7515 §7.2.2) over the compact, key-sorted payload, signed by key; kid is
+ * the key's SKI (computed when NULL). */
+json_t *tke_jws_sign_flattened (EVP_PKEY *key, const char *kid, const json_t *payload,
+                                GError **error);
 /* Verifies a flattened JWS with libjose against jwk; returns the payload object. */
 json_t *tke_jws_verify_flattened (const json_t *jws, const json_t *jwk, GError **error);
 
