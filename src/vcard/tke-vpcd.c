@@ -30,6 +30,7 @@ struct _TkeVpcd
 
   TkeVirtualCard *card;
   guint reader;
+  guint16 port;
   guint fail_after;
   guint apdu_count;
   gboolean pulled_by_fault;
@@ -172,6 +173,21 @@ tke_vpcd_new (TkeVirtualCard *card, guint reader)
   self = g_object_new (TKE_TYPE_VPCD, NULL);
   self->card = g_object_ref (card);
   self->reader = reader;
+  self->port = TKE_VPCD_PORT_BASE + reader;
+  return self;
+}
+
+TkeVpcd *
+tke_vpcd_new_for_port (TkeVirtualCard *card, guint16 port)
+{
+  TkeVpcd *self;
+
+  g_return_val_if_fail (TKE_IS_VIRTUAL_CARD (card), NULL);
+  g_return_val_if_fail (port != 0, NULL);
+
+  self = g_object_new (TKE_TYPE_VPCD, NULL);
+  self->card = g_object_ref (card);
+  self->port = port;
   return self;
 }
 
@@ -193,7 +209,7 @@ tke_vpcd_connect (TkeVpcd *self, GError **error)
   g_return_val_if_fail (TKE_IS_VPCD (self), FALSE);
   g_return_val_if_fail (self->fd < 0, FALSE);
 
-  port = TKE_VPCD_PORT_BASE + self->reader;
+  port = self->port;
   fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     {

@@ -17,6 +17,8 @@ G_DECLARE_FINAL_TYPE (TkeVpcd, tke_vpcd, TKE, VPCD, GObject)
 
 /* A connector for reader 0 ("Virtual PCD 00 00", port 35963) or 1 (35964). */
 TkeVpcd *tke_vpcd_new (TkeVirtualCard *card, guint reader);
+/* The same for a vpcd listening on another loopback port (tests play vpcd themselves). */
+TkeVpcd *tke_vpcd_new_for_port (TkeVirtualCard *card, guint16 port);
 /* Fault injection: answer n - 1 APDUs, then close the connection on the n-th without answering,
  * as a card pulled in the middle of a command. 0 (the default) never does. */
 void tke_vpcd_set_fail_after_apdus (TkeVpcd *self, guint n);
