@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -116,20 +117,31 @@ tke_vpcd_create_card (guint32 serial)
   return image;
 }
 
+/* A card process must not outlive a test that aborted: it would hold the shared reader. */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
 GSubprocess *
 tke_vpcd_insert (TkeReaderManager *manager, const char *image, guint reader, guint fail_after)
 {
   g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autofree char *reader_text = g_strdup_printf ("%u", reader);
   g_autofree char *fail_text = g_strdup_printf ("%u", fail_after);
   GSubprocess *card;
 
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   if (fail_after > 0)
-    card = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, vcard_program, "insert",
-                             image, "--reader", reader_text, "--fail-after-apdus", fail_text, NULL);
+    card =
+        g_subprocess_launcher_spawn (launcher, &error, vcard_program, "insert", image, "--reader",
+                                     reader_text, "--fail-after-apdus", fail_text, NULL);
   else
-    card = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, vcard_program, "insert",
-                             image, "--reader", reader_text, NULL);
+    card = g_subprocess_launcher_spawn (launcher, &error, vcard_program, "insert", image,
+                                        "--reader", reader_text, NULL);
   g_assert_no_error (error);
   g_assert_true (tke_reader_manager_wait_for_card (manager, tke_vpcd_reader_name (reader), 15000,
                                                    NULL, &error));

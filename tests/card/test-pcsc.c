@@ -250,6 +250,28 @@ test_whole_profile (void)
         g_assert_nonnull (strstr (out, "key management"));
       }
   }
+  {
+    g_autofree char *tool = g_find_program_in_path ("pkcs15-tool");
+
+    if (tool == NULL)
+      g_test_message ("OpenSC is not installed: the cross-check did not run");
+    else
+      {
+        g_autofree char *out = NULL;
+        int status = 0;
+        const char *cmd[] = { tool, "--reader", VPCD_READER_0, "-D", NULL };
+
+        g_assert_true (g_spawn_sync (NULL, (char **) cmd, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                                     NULL, &out, NULL, &status, &error));
+        g_test_message ("pkcs15-tool -D:\n%s", out);
+        g_assert_true (g_spawn_check_wait_status (status, &error));
+        /* OpenSC names the slots' certificates and shows the keys behind them. */
+        g_assert_nonnull (strstr (out, "X.509 Certificate [Certificate for PIV Authentication]"));
+        g_assert_nonnull (strstr (out, "X.509 Certificate [Certificate for Key Management]"));
+        g_assert_nonnull (strstr (out, "Key ref        : 154 (0x9A)"));
+        g_assert_nonnull (strstr (out, "Key ref        : 157 (0x9D)"));
+      }
+  }
 
   g_assert_true (tke_card_profile_delete_key_part (piv, pin, part->id, &error));
   parts = tke_card_profile_list_parts (piv, &error);
