@@ -1205,7 +1205,10 @@ cmd_reset (TkeVcardEngine *self, const Apdu *apdu, Reply *reply)
   /* Only a card whose PIN and PUK are both blocked may be wiped. */
   if (self->pin.retries_left != 0 || self->puk.retries_left != 0)
     return SW_CONDITIONS_NOT_SATISFIED;
-  factory_reset (self, self->mgmt_alg);
+  /* The default key is 24 bytes: a card that had moved to AES-128 or AES-256 comes back with
+   * AES-192, as a YubiKey 5.7 does. */
+  factory_reset (self, self->mgmt_alg == TKE_VCARD_MGMT_ALG_3DES ? TKE_VCARD_MGMT_ALG_3DES
+                                                                 : TKE_VCARD_MGMT_ALG_AES192);
   if (!persist (self))
     return SW_MEMORY_FAILURE;
   return SW_OK;

@@ -219,8 +219,10 @@ two_cards () {
   return 1
 }
 check "both cards answer at once, each with its own serial" two_cards
-kill -KILL "$second_pid"
-wait "$second_pid" 2>/dev/null
+{
+  kill -KILL "$second_pid"
+  wait "$second_pid"
+} 2>/dev/null
 second_pid=''
 check "--exit-with-parent: the second card leaves when the program that started it is killed" \
   wait_card No "$other_reader"
@@ -238,6 +240,24 @@ insert >/dev/null 2>&1
 check "a wrong PIN counted before the card was pulled still counts" \
   bash -c "yubico-piv-tool -r '$reader' -a status | grep -q 'PIN tries left:.2'"
 check "the right PIN resets the count" piv -a verify-pin -P 123456
+
+# PIN, PUK and management key changes, blocking and reset, as yubico-piv-tool does them.
+newkey=0f0e0d0c0b0a09080706050403020100f0e0d0c0b0a09080
+check "change-pin" piv -a change-pin -P 123456 -N 24682468
+check "the new PIN verifies, the old one does not" \
+  bash -c "yubico-piv-tool -r '$reader' -a verify-pin -P 24682468 && ! yubico-piv-tool -r '$reader' -a verify-pin -P 123456"
+for _ in 1 2 3; do piv -a verify-pin -P 999999 >/dev/null 2>&1; done
+check "three wrong PINs block it" bash -c "yubico-piv-tool -r '$reader' -a verify-pin -P 24682468 2>&1 | grep -qi 'blocked'"
+check "unblock-pin with the PUK sets a new PIN" piv -a unblock-pin -P 12345678 -N 135790
+check "the unblocked PIN verifies" piv -a verify-pin -P 135790
+check "set-mgm-key" piv --key=$mgmt -a set-mgm-key -n $newkey
+check "the new management key writes an object, the old one no longer does" \
+  bash -c "yubico-piv-tool -r '$reader' --key=$newkey -a write-object --id 0x5fc10e -i object.bin -f binary && ! yubico-piv-tool -r '$reader' --key=$mgmt -a write-object --id 0x5fc10e -i object.bin -f binary"
+for _ in 1 2 3; do piv -a change-puk -P 00000000 -N 11111111 >/dev/null 2>&1; done
+for _ in 1 2 3; do piv -a verify-pin -P 999999 >/dev/null 2>&1; done
+check "reset after PIN and PUK are blocked" piv -a reset
+check "after reset: default PIN, default management key, no certificates" \
+  bash -c "yubico-piv-tool -r '$reader' -a verify-pin -P 123456 && yubico-piv-tool -r '$reader' --key=$mgmt -a write-object --id 0x5fc10e -i object.bin -f binary && ! yubico-piv-tool -r '$reader' -a status | grep -q 'tke vcard'"
 pull >/dev/null 2>&1
 
 # Fault injection: the card leaves on the 3rd APDU without answering it.

@@ -448,6 +448,35 @@ test_puk_blocking (void)
   /* Both blocked: the card may be wiped back to its defaults. */
   check_sw (card, "00 FB 00 00", 0x9000);
   verify_default_pin (card);
+  mgmt_auth (card, 0x03);
+}
+
+static void
+test_reset_after_aes256 (void)
+{
+  g_autoptr (TkeVcardEngine) card = new_card (TKE_VCARD_MGMT_ALG_3DES);
+
+  mgmt_auth (card, 0x03);
+  g_bytes_unref (generate (card, 0x9A, 0x11, 0));
+  check_sw (card, "00 DB 3F FF 08 5C 03 5F C1 0D 53 01 AA", 0x9000);
+  check_sw (card,
+            "00 FF FF FF 23 0C 9B 20 10 11 12 13 14 15 16 17 18 19 1A 1B 1C 1D 1E 1F 20 21 "
+            "22 23 24 25 26 27 28 29 2A 2B 2C 2D 2E 2F",
+            0x9000);
+  for (int i = 0; i < 3; i++)
+    {
+      check_sw (card, "00 20 00 80 08 30 30 30 30 30 30 FF FF", i == 2 ? 0x6983 : 0x63C2 - i);
+      check_sw (card, "00 24 00 81 10 30 30 30 30 30 30 30 30 31 31 31 31 31 31 31 31",
+                i == 2 ? 0x6983 : 0x63C2 - i);
+    }
+  check_sw (card, "00 FB 00 00", 0x9000);
+
+  /* The 24-byte default key comes back as AES-192; keys and objects are gone. */
+  mgmt_auth (card, 0x0A);
+  check_sw (card, "00 F7 00 9A", 0x6A88);
+  check_sw (card, "00 CB 3F FF 05 5C 03 5F C1 0D", 0x6A82);
+  verify_default_pin (card);
+  check_sw (card, "00 20 00 81 08 31 32 33 34 35 36 37 38", 0x9000);
 }
 
 static void
@@ -1193,6 +1222,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vcard/malformed", test_malformed);
   g_test_add_func ("/vcard/verify/blocking-unblock", test_verify_pin_blocking_and_unblock);
   g_test_add_func ("/vcard/verify/puk-blocking-reset", test_puk_blocking);
+  g_test_add_func ("/vcard/verify/reset-after-aes256", test_reset_after_aes256);
   g_test_add_func ("/vcard/change-reference", test_change_reference);
   g_test_add_data_func ("/vcard/mgmt/3des", GUINT_TO_POINTER (TKE_VCARD_MGMT_ALG_3DES),
                         test_mgmt_auth);
