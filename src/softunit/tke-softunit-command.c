@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "tke-command.h"
 #include "tke-ec-key.h"
 #include "tke-softunit-command.h"
@@ -136,8 +138,10 @@ tke_softunit_command_parse (const char *body, gsize len, GError **error)
       return NULL;
     }
   {
-    char *hash = tke_json_hash_b64 (command->jws);
-    command->request_hash = hash;
+    guint8 digest[32];
+
+    EVP_Digest (body, len, digest, NULL, EVP_sha256 (), NULL);
+    command->request_hash = tke_b64url_encode (digest, sizeof digest);
   }
   if (!json_is_object (command->jws) ||
       (payload_b64 = json_string_value (json_object_get (command->jws, "payload"))) == NULL ||

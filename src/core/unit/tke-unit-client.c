@@ -201,6 +201,11 @@ start_request (TkeUnitClient *self, const char *path, json_t *body, gpointer sou
       return task;
     }
   soup_message_headers_replace (soup_message_get_request_headers (rd->msg), "Authorization", auth);
+  /* Commands may use a kept-alive connection: a fan-out to every unit must not pay a TLS
+   * handshake per unit. Should libsoup resend one on a connection that died, the unit's counter
+   * refuses the copy (BAD_COUNTER); after any error a caller reads the unit's state, whose
+   * counter tells whether the command was applied. */
+  soup_message_add_flags (rd->msg, SOUP_MESSAGE_IDEMPOTENT);
   tke_wipe (auth, strlen (auth));
   if (body != NULL)
     {
