@@ -816,6 +816,15 @@ test_http_errors (void)
   test_world_free (w);
 }
 
+static gboolean
+contains_bytes (const char *haystack, gsize len, const guint8 *needle, gsize needle_len)
+{
+  for (gsize i = 0; i + needle_len <= len; i++)
+    if (memcmp (haystack + i, needle, needle_len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 test_restart_keeps_state (void)
 {
@@ -855,9 +864,31 @@ test_restart_keeps_state (void)
   /* Secrets at rest: the key file is private, and no register key appears in the database. */
   {
     g_autofree char *key_path = g_build_filename (dir, "service.key", NULL);
+    g_autofree char *unit_dir = g_build_filename (dir, "units", NULL);
+    g_autoptr (GDir) files = g_dir_open (unit_dir, 0, NULL);
+    guint8 key[32];
+    const char *name;
+    guint scanned = 0;
     GStatBuf st;
+
     g_assert_cmpint (g_stat (key_path, &st), ==, 0);
     g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+    /* The loaded key, in the clear, is nowhere in the databases or their WAL files. */
+    for (guint i = 0; i < 32; i++)
+      key[i] = tke_secret_peek (parts[0])[i] ^ tke_secret_peek (parts[1])[i];
+    while ((name = g_dir_read_name (files)) != NULL)
+      {
+        g_autofree char *path = g_build_filename (unit_dir, name, NULL);
+        g_autofree char *contents = NULL;
+        gsize len = 0;
+
+        g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+        g_assert_false (contains_bytes (contents, len, key, sizeof key));
+        g_assert_false (contains_bytes (contents, len, tke_secret_peek (parts[0]), 32));
+        scanned++;
+      }
+    g_assert_cmpuint (scanned, >=, 3);
   }
 
   service = tke_softunit_service_new (config, &error);
