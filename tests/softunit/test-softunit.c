@@ -935,6 +935,65 @@ test_restart_keeps_state (void)
   test_remove_tree (dir);
 }
 
+static void
+test_config (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("tke-softunit-config-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "softunit.conf", NULL);
+  g_autofree char *state = g_build_filename (dir, "state", NULL);
+  g_autofree char *text = g_strdup_printf ("[service]\nlisten=127.0.0.1:0\nstate-dir=%s\n"
+                                           "region=us-south\nhost=hsm7\n\n"
+                                           "[instance prod]\noperational-units=2\n"
+                                           "failover-units=1\n\n"
+                                           "[instance test]\noperational-units=1\n"
+                                           "failover-units=0\n",
+                                           state);
+  g_autoptr (TkeSoftunitConfig) config = NULL;
+  g_autoptr (TkeSoftunitConfig) flags = tke_softunit_config_new ();
+  TestWorld *w;
+  TkeSoftunitService *service;
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  config = tke_softunit_config_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (config->instances->len, ==, 2);
+  g_assert_cmpuint (config->listen_port, ==, 0);
+  service = tke_softunit_service_new (config, &error);
+  g_assert_no_error (error);
+  g_assert_true (tke_softunit_service_start (service, &error));
+  w = test_world_new_for (service, tke_softunit_service_get_api_key (service));
+  g_assert_cmpuint (w->units->len, ==, 4);
+  g_assert_cmpstr (((TkeUnitInfo *) w->units->pdata[0])->instance, ==, "prod");
+  g_assert_cmpstr (((TkeUnitInfo *) w->units->pdata[2])->type, ==, "FAILOVER");
+  g_assert_cmpstr (((TkeUnitInfo *) w->units->pdata[3])->instance, ==, "test");
+  g_assert_cmpuint (((TkeUnitInfo *) w->units->pdata[3])->num, ==, 4);
+  g_assert_cmpstr (((TkeUnitInfo *) w->units->pdata[1])->location, ==, "[us-south].[hsm7].[1].[2]");
+  test_world_free (w);
+
+  /* Listen addresses of the quick flags. */
+  g_assert_true (tke_softunit_config_set_listen (flags, "[::1]:8443", &error));
+  g_assert_cmpstr (flags->listen_host, ==, "::1");
+  g_assert_cmpuint (flags->listen_port, ==, 8443);
+  g_assert_true (tke_softunit_config_set_listen (flags, "localhost", &error));
+  g_assert_cmpuint (flags->listen_port, ==, TKE_SOFTUNIT_DEFAULT_PORT);
+  g_assert_false (tke_softunit_config_set_listen (flags, "127.0.0.1:99999", &error));
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (tke_softunit_config_set_listen (flags, ":80", &error));
+  g_clear_error (&error);
+
+  /* A service needs a state directory and 1..64 units. */
+  g_assert_null (tke_softunit_service_new (flags, &error));
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  flags->state_dir = g_strdup (state);
+  tke_softunit_config_set_units (flags, 60, 5);
+  g_assert_null (tke_softunit_service_new (flags, &error));
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT);
+  test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -955,5 +1014,6 @@ main (int argc, char **argv)
   g_test_add_func ("/softunit/audit", test_audit);
   g_test_add_func ("/softunit/http-errors", test_http_errors);
   g_test_add_func ("/softunit/restart", test_restart_keeps_state);
+  g_test_add_func ("/softunit/config", test_config);
   return g_test_run ();
 }
