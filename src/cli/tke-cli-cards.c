@@ -59,9 +59,12 @@ list_readers (TkeReaderManager *readers, GError **error)
   return statuses;
 }
 
+/* Connects to the card in the reader of role; when there is none, says what to insert (wanted)
+ * and waits for it (bounded by --card-timeout, cancelled by Ctrl+C), or fails when wanted is
+ * NULL. */
 static TkePivClient *
-connect_role (TkeCli *cli, TkeReaderManager *readers, guint role, char **reader_name,
-              GError **error)
+connect_role (TkeCli *cli, TkeReaderManager *readers, guint role, const char *wanted,
+              char **reader_name, GError **error)
 {
   g_autoptr (GPtrArray) statuses = list_readers (readers, error);
   g_autofree char *reader = NULL;
@@ -74,14 +77,39 @@ connect_role (TkeCli *cli, TkeReaderManager *readers, guint role, char **reader_
   if (reader == NULL)
     return NULL;
   connection = tke_reader_manager_connect (readers, reader, &local_error);
+  if (connection == NULL && wanted == NULL &&
+      g_error_matches (local_error, TKE_ERROR, TKE_ERROR_NO_CARD))
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_NO_CARD,
+                   "There is no card in reader %u (%s): insert it and run the command again.", role,
+                   reader);
+      return NULL;
+    }
+  if (connection == NULL && g_error_matches (local_error, TKE_ERROR, TKE_ERROR_NO_CARD))
+    {
+      TkeCardRequest request = { (TkeReaderRole) role, reader, wanted };
+
+      g_clear_error (&local_error);
+      tke_terminal_prompter_set_reader_manager (cli->prompter, readers);
+      tke_prompter_card_wait_begin (TKE_PROMPTER (cli->prompter), &request);
+      tke_prompter_card_wait_end (TKE_PROMPTER (cli->prompter));
+      if (g_cancellable_is_cancelled (cli->cancellable))
+        {
+          if (tke_terminal_prompter_get_card_timed_out (cli->prompter))
+            g_set_error (error, TKE_ERROR, TKE_ERROR_NO_CARD,
+                         "The card asked for was not inserted within %d seconds: nothing was "
+                         "changed.",
+                         cli->card_timeout);
+          else
+            g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                 "Cancelled: nothing was changed.");
+          return NULL;
+        }
+      connection = tke_reader_manager_connect (readers, reader, &local_error);
+    }
   if (connection == NULL)
     {
-      if (g_error_matches (local_error, TKE_ERROR, TKE_ERROR_NO_CARD))
-        g_set_error (error, TKE_ERROR, TKE_ERROR_NO_CARD,
-                     "There is no card in reader %u (%s): insert it and run the command again.",
-                     role, reader);
-      else
-        g_propagate_error (error, g_steal_pointer (&local_error));
+      g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
   if (reader_name != NULL)
@@ -239,7 +267,7 @@ cmd_card_info (TkeCli *cli, int argc, char **argv, GError **error)
   if (argc > 1)
     return tke_cli_bad_input (cli, error, "card-info takes no argument.");
   readers = tke_pcsc_reader_manager_new ();
-  piv = connect_role (cli, readers, (guint) role, NULL, error);
+  piv = connect_role (cli, readers, (guint) role, NULL, NULL, error);
   if (piv == NULL)
     return FALSE;
   info = tke_card_profile_read_info (piv, error);
@@ -398,7 +426,10 @@ run_card_job (TkeCli *cli, CardJob job, guint role, const char *file, GError **e
         return FALSE;
     }
 
-  piv = connect_role (cli, readers, role, &reader, error);
+  piv = connect_role (cli, readers, role,
+                      job == PIN_CHANGE || job == PIN_UNBLOCK ? "the card whose PIN to set"
+                                                              : "the TKE card to copy the file to",
+                      &reader, error);
   if (piv == NULL)
     return FALSE;
   info = tke_card_profile_read_info (piv, error);

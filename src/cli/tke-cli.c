@@ -536,6 +536,7 @@ tke_cli_run_ceremony (TkeCli *cli, TkeCeremonyOp op, json_t *params, GError **er
     return FALSE;
 
   readers = tke_pcsc_reader_manager_new ();
+  tke_terminal_prompter_set_reader_manager (cli->prompter, readers);
   ceremony = tke_ceremony_new (readers, TKE_PROMPTER (cli->prompter), journal);
   tke_ceremony_set_reader_names (ceremony, cli->reader1, cli->reader2);
   if (tke_ceremony_op_uses_units (op))

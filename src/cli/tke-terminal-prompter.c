@@ -25,6 +25,7 @@ struct _TkeTerminalPrompter
   gboolean assume_yes;
   GQueue pins; /* TkeSecret */
 
+  TkeReaderManager *readers;
   guint card_timeout;
   GCancellable *cancellable;
   GMutex lock;
@@ -207,6 +208,23 @@ terminal_card_wait_begin (TkePrompter *prompter, const TkeCardRequest *request)
       self->waiting = TRUE;
       self->watchdog = g_thread_new ("tkectl-card-wait", watchdog_thread, self);
     }
+
+  /* Waits here until a card is in the reader: the ceremony then finds it at once. Its own wait
+   * gives up after a moment on PC/SC (the reader manager reports TKE_ERROR_NO_CARD where the
+   * engine expects G_IO_ERROR_TIMED_OUT), which would end a ceremony before a person can
+   * change cards. */
+  if (self->readers != NULL && request->reader_name != NULL)
+    for (;;)
+      {
+        g_autoptr (GError) error = NULL;
+
+        if (tke_reader_manager_wait_for_card (self->readers, request->reader_name, 1000,
+                                              self->cancellable, &error))
+          break;
+        if (!g_error_matches (error, TKE_ERROR, TKE_ERROR_NO_CARD) &&
+            !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+          break;
+      }
 }
 
 static void
@@ -421,6 +439,7 @@ tke_terminal_prompter_finalize (GObject *object)
   TkeTerminalPrompter *self = TKE_TERMINAL_PROMPTER (object);
 
   watchdog_stop (self);
+  g_clear_object (&self->readers);
   g_queue_clear_full (&self->pins, (GDestroyNotify) tke_secret_free);
   g_clear_object (&self->cancellable);
   g_mutex_clear (&self->lock);
@@ -511,6 +530,13 @@ tke_terminal_prompter_set_card_timeout (TkeTerminalPrompter *self, guint seconds
   g_return_if_fail (TKE_IS_TERMINAL_PROMPTER (self));
   self->card_timeout = seconds;
   g_set_object (&self->cancellable, cancellable);
+}
+
+void
+tke_terminal_prompter_set_reader_manager (TkeTerminalPrompter *self, TkeReaderManager *readers)
+{
+  g_return_if_fail (TKE_IS_TERMINAL_PROMPTER (self));
+  g_set_object (&self->readers, readers);
 }
 
 gboolean

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "tke-prompter.h"
+#include "tke-reader-manager.h"
 
 G_BEGIN_DECLS
 
@@ -22,6 +23,10 @@ void tke_terminal_prompter_set_assume_yes (TkeTerminalPrompter *self, gboolean a
 /* A card wait that lasts longer than seconds (0: forever) cancels cancellable. */
 void tke_terminal_prompter_set_card_timeout (TkeTerminalPrompter *self, guint seconds,
                                              GCancellable *cancellable);
+/* The readers card waits watch: a card wait then returns only once a card is in the reader asked
+ * for (or the wait is cancelled or times out). */
+void tke_terminal_prompter_set_reader_manager (TkeTerminalPrompter *self,
+                                               TkeReaderManager *readers);
 /* Whether a card wait ran out of time (the reason of the cancel). */
 gboolean tke_terminal_prompter_get_card_timed_out (TkeTerminalPrompter *self);
 /* Reads a secret line: from the terminal with echo off (asked twice when confirm is TRUE). */
