@@ -660,7 +660,6 @@ finish_job (gpointer data)
   g_free (job->method);
   g_clear_pointer (&job->body, g_bytes_unref);
   g_free (job->response);
-  g_object_unref (job->self);
   g_free (job);
   return G_SOURCE_REMOVE;
 }
@@ -752,6 +751,12 @@ server_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GH
                           "The request body is larger than 1 MiB, the most a unit accepts.");
       return;
     }
+  if (self->pool == NULL)
+    {
+      set_error_response (msg, TKE_UNIT_ERROR_INTERNAL,
+                          "The service is stopping; send the request again once it is back.");
+      return;
+    }
   if (!g_str_has_prefix (path, "/v1/"))
     {
       set_error_response (msg, TKE_UNIT_ERROR_NOT_FOUND,
@@ -760,7 +765,9 @@ server_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GH
     }
 
   job = g_new0 (Job, 1);
-  job->self = g_object_ref (self);
+  /* No reference: stop () (and so finalize) waits for every job, and a job dropping the last
+   * reference on the server thread would make that thread join itself. */
+  job->self = self;
   job->msg = g_object_ref (msg);
   job->method = g_strdup (soup_server_message_get_method (msg));
   job->parts = g_strsplit (path + strlen ("/v1/"), "/", 6);
@@ -836,6 +843,8 @@ server_thread (gpointer data)
   if (self->start_error == NULL)
     g_main_loop_run (self->loop);
 
+  while (g_main_context_iteration (self->context, FALSE))
+    ;
   soup_server_disconnect (self->server);
   while (g_main_context_iteration (self->context, FALSE))
     ;
@@ -872,10 +881,15 @@ tke_softunit_service_start (TkeSoftunitService *self, GError **error)
   return TRUE;
 }
 
+/* Runs on the server thread, so no handler can push a job meanwhile: requests in flight finish,
+ * their answers are queued on this context and go out before the server disconnects. */
 static gboolean
-quit_loop (gpointer data)
+shut_down (gpointer data)
 {
-  g_main_loop_quit (data);
+  TkeSoftunitService *self = data;
+
+  g_thread_pool_free (g_steal_pointer (&self->pool), FALSE, TRUE);
+  g_main_loop_quit (self->loop);
   return G_SOURCE_REMOVE;
 }
 
@@ -886,9 +900,8 @@ tke_softunit_service_stop (TkeSoftunitService *self)
 
   if (self->thread == NULL)
     return;
-  /* Requests in flight finish first: their answers go out through the still-running loop. */
-  g_thread_pool_free (g_steal_pointer (&self->pool), FALSE, TRUE);
-  g_main_context_invoke (self->context, quit_loop, self->loop);
+  /* When the server never ran, nobody owns the context and this runs shut_down right here. */
+  g_main_context_invoke (self->context, shut_down, self);
   g_thread_join (g_steal_pointer (&self->thread));
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
