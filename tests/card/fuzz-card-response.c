@@ -145,10 +145,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   g_clear_pointer (&object, g_bytes_unref);
   object = tke_piv_client_sign_digest (piv, 0x9A, TKE_PIV_ALG_ECCP256, digest, 32, NULL);
   if (key != NULL)
-    {
-      g_autoptr (TkeSecret) shared =
-          tke_piv_client_ecdh (piv, 0x9D, TKE_PIV_ALG_ECCP256, key, NULL);
-    }
+    tke_secret_free (tke_piv_client_ecdh (piv, 0x9D, TKE_PIV_ALG_ECCP256, key, NULL));
   parts = tke_card_profile_list_parts (piv, NULL);
   info = tke_card_profile_read_info (piv, NULL);
   part = tke_card_profile_take_key_part (piv, pin, 1, NULL, NULL);
