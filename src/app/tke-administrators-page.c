@@ -2,8 +2,11 @@
 /* The Administrators tab: who is installed in each selected crypto unit. */
 #include "config.h"
 
-#include "tke-list-view.h"
+#include <glib/gi18n.h>
+
 #include "tke-administrators-page.h"
+#include "tke-list-view.h"
+#include "tke-unit-page.h"
 
 struct _TkeAdministratorsPage
 {
@@ -11,18 +14,40 @@ struct _TkeAdministratorsPage
 
   GtkColumnView *view;
   GtkWidget *empty_label;
+  GtkLabel *differences_label;
 
   GListStore *rows;
 };
 
 G_DEFINE_FINAL_TYPE (TkeAdministratorsPage, tke_administrators_page, GTK_TYPE_BOX)
 
-/* The row property each column shows, in the template's column order. */
-static const char *const column_properties[] = {
-  "crypto-unit-num",
-  "administrator-name",
-  "subject-key-identifier",
-};
+static char *
+add_admin_rows (GListStore *rows, TkeCeremonyUnit *unit, json_t *state)
+{
+  g_autofree char *num = g_strdup_printf ("%u", unit->num);
+  GString *signature = g_string_new (NULL);
+  json_t *admins = json_object_get (state, "admins");
+  size_t i;
+  json_t *admin;
+
+  json_array_foreach (admins, i, admin)
+    {
+      const char *cells[] = { num, json_string_value (json_object_get (admin, "name")),
+                              json_string_value (json_object_get (admin, "ski")), NULL };
+      g_autoptr (TkeTextRow) row = tke_text_row_new (unit->id, cells);
+
+      g_list_store_append (rows, row);
+      g_string_append_printf (signature, "%s;", cells[2]);
+    }
+  if (json_array_size (admins) == 0)
+    {
+      const char *cells[] = { num, _ ("No administrators (imprint mode)"), "", NULL };
+      g_autoptr (TkeTextRow) row = tke_text_row_new (unit->id, cells);
+
+      g_list_store_append (rows, row);
+    }
+  return g_string_free (signature, FALSE);
+}
 
 static void
 tke_administrators_page_dispose (GObject *object)
@@ -44,6 +69,7 @@ tke_administrators_page_class_init (TkeAdministratorsPageClass *klass)
       widget_class, "/io/github/opentke/Tke/ui/tke-administrators-page.ui");
   gtk_widget_class_bind_template_child (widget_class, TkeAdministratorsPage, view);
   gtk_widget_class_bind_template_child (widget_class, TkeAdministratorsPage, empty_label);
+  gtk_widget_class_bind_template_child (widget_class, TkeAdministratorsPage, differences_label);
 }
 
 static void
@@ -51,13 +77,14 @@ tke_administrators_page_init (TkeAdministratorsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->rows = tke_list_view_setup (self->view, self->empty_label, column_properties,
-                                    G_N_ELEMENTS (column_properties));
+  self->rows = tke_list_view_setup (self->view, self->empty_label);
 }
 
-GListStore *
-tke_administrators_page_get_rows (TkeAdministratorsPage *self)
+void
+tke_administrators_page_update (TkeAdministratorsPage *self, TkeWorkspace *workspace)
 {
-  g_return_val_if_fail (TKE_IS_ADMINISTRATORS_PAGE (self), NULL);
-  return self->rows;
+  g_return_if_fail (TKE_IS_ADMINISTRATORS_PAGE (self));
+
+  tke_unit_page_fill (self->rows, self->differences_label, workspace, add_admin_rows,
+                      _ ("administrators"));
 }

@@ -4,6 +4,8 @@
 
 #include <gtk/gtk.h>
 
+#include "tke-workspace.h"
+
 G_BEGIN_DECLS
 
 #define TKE_TYPE_ADMINISTRATORS_PAGE (tke_administrators_page_get_type ())
@@ -11,6 +13,6 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (TkeAdministratorsPage, tke_administrators_page, TKE, ADMINISTRATORS_PAGE,
                       GtkBox)
 
-GListStore *tke_administrators_page_get_rows (TkeAdministratorsPage *self);
+void tke_administrators_page_update (TkeAdministratorsPage *self, TkeWorkspace *workspace);
 
 G_END_DECLS

@@ -140,7 +140,16 @@ tke_application_activate (GApplication *app)
   window = gtk_application_get_active_window (GTK_APPLICATION (app));
   if (window == NULL)
     {
-      window = GTK_WINDOW (tke_window_new (self));
+      g_autoptr (GError) error = NULL;
+
+      window = GTK_WINDOW (tke_window_new (self, &error));
+      if (window == NULL)
+        {
+          /* Without a workspace there is nothing to show; say why and stop. */
+          g_printerr ("tke: %s\n", error->message);
+          g_application_quit (app);
+          return;
+        }
       if (g_strcmp0 (g_getenv ("TKE_EXIT_AFTER_FIRST_FRAME"), "1") == 0)
         g_signal_connect_after (window, "realize", G_CALLBACK (tke_application_window_realized),
                                 self);

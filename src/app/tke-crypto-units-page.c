@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The Crypto units tab: the units of the connected service instances, numbered as CRYPTO
- * UNIT NUM, and which of them later commands act on. */
+/* The Crypto units tab: the units of the connected service instances, numbered as CRYPTO UNIT
+ * NUM, and which of them later commands act on (ticked, or added and removed by number). */
 #include "config.h"
 
-#include "tke-list-view.h"
+#include <glib/gi18n.h>
+
 #include "tke-crypto-units-page.h"
+#include "tke-list-view.h"
+
+#define SELECTED_COLUMN 2
 
 struct _TkeCryptoUnitsPage
 {
@@ -12,20 +16,28 @@ struct _TkeCryptoUnitsPage
 
   GtkColumnView *view;
   GtkWidget *empty_label;
+  GtkLabel *differences_label;
 
   GListStore *rows;
+  TkeWorkspace *workspace;
 };
 
 G_DEFINE_FINAL_TYPE (TkeCryptoUnitsPage, tke_crypto_units_page, GTK_TYPE_BOX)
 
-/* The row property each column shows, in the template's column order. */
-static const char *const column_properties[] = {
-  "service-instance", "crypto-unit-num", "selected", "type", "location",
-};
+static void
+row_checked (TkeTextRow *row, GParamSpec *pspec, TkeCryptoUnitsPage *self)
+{
+  if (self->workspace != NULL)
+    tke_workspace_set_selected (self->workspace, tke_text_row_get_key (row),
+                                tke_text_row_get_checked (row));
+}
 
 static void
 tke_crypto_units_page_dispose (GObject *object)
 {
+  TkeCryptoUnitsPage *self = TKE_CRYPTO_UNITS_PAGE (object);
+
+  g_clear_object (&self->workspace);
   gtk_widget_dispose_template (GTK_WIDGET (object), TKE_TYPE_CRYPTO_UNITS_PAGE);
 
   G_OBJECT_CLASS (tke_crypto_units_page_parent_class)->dispose (object);
@@ -43,6 +55,7 @@ tke_crypto_units_page_class_init (TkeCryptoUnitsPageClass *klass)
       widget_class, "/io/github/opentke/Tke/ui/tke-crypto-units-page.ui");
   gtk_widget_class_bind_template_child (widget_class, TkeCryptoUnitsPage, view);
   gtk_widget_class_bind_template_child (widget_class, TkeCryptoUnitsPage, empty_label);
+  gtk_widget_class_bind_template_child (widget_class, TkeCryptoUnitsPage, differences_label);
 }
 
 static void
@@ -50,13 +63,33 @@ tke_crypto_units_page_init (TkeCryptoUnitsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->rows = tke_list_view_setup (self->view, self->empty_label, column_properties,
-                                    G_N_ELEMENTS (column_properties));
+  self->rows = tke_list_view_setup (self->view, self->empty_label);
+  tke_list_view_set_check_column (self->view, SELECTED_COLUMN);
 }
 
-GListStore *
-tke_crypto_units_page_get_rows (TkeCryptoUnitsPage *self)
+void
+tke_crypto_units_page_update (TkeCryptoUnitsPage *self, TkeWorkspace *workspace)
 {
-  g_return_val_if_fail (TKE_IS_CRYPTO_UNITS_PAGE (self), NULL);
-  return self->rows;
+  GPtrArray *units;
+
+  g_return_if_fail (TKE_IS_CRYPTO_UNITS_PAGE (self));
+
+  g_set_object (&self->workspace, workspace);
+  units = tke_workspace_get_units (workspace);
+  g_list_store_remove_all (self->rows);
+  for (guint i = 0; i < units->len; i++)
+    {
+      TkeCeremonyUnit *unit = units->pdata[i];
+      g_autofree char *num = g_strdup_printf ("%u", unit->num);
+      const char *cells[] = { unit->instance, num, "", unit->type, unit->location, NULL };
+      g_autoptr (TkeTextRow) row = tke_text_row_new (unit->id, cells);
+
+      tke_text_row_set_checked (row, tke_workspace_is_selected (workspace, unit->id));
+      g_signal_connect_object (row, "notify::checked", G_CALLBACK (row_checked), self, 0);
+      g_list_store_append (self->rows, row);
+    }
+  gtk_label_set_text (GTK_LABEL (self->empty_label),
+                      tke_workspace_get_n_services (workspace) == 0
+                          ? _ ("No crypto unit service is connected: connect one.")
+                          : _ ("The connected services list no crypto units."));
 }

@@ -1,89 +1,126 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Column views over a list store of row objects. Each column's title is set in its page's
- * template; its cells show the row property the page names for it, as text. */
+/* Column views over a store of TkeTextRow: each column's title is set in its page's template;
+ * its cells show the row's text of the same index. Marked rows (units that differ) stand out. */
 #include "config.h"
+
+#include <string.h>
 
 #include "tke-list-view.h"
 
 static void
-tke_list_view_setup_cell (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer user_data)
+setup_text_cell (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer user_data)
 {
   GtkWidget *label = gtk_label_new (NULL);
 
   gtk_label_set_xalign (GTK_LABEL (label), 0.0);
-  gtk_label_set_selectable (GTK_LABEL (label), FALSE);
   gtk_list_item_set_child (item, label);
 }
 
 static void
-tke_list_view_bind_cell (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer user_data)
+bind_text_cell (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer user_data)
 {
-  const char *property = user_data;
-  GObject *row = gtk_list_item_get_item (item);
-  g_auto (GValue) value = G_VALUE_INIT;
-  g_auto (GValue) text = G_VALUE_INIT;
-  GParamSpec *pspec;
+  TkeTextRow *row = gtk_list_item_get_item (item);
+  GtkWidget *label = gtk_list_item_get_child (item);
+  const char *text = tke_text_row_get_cell (row, GPOINTER_TO_UINT (user_data));
 
-  pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (row), property);
-  g_return_if_fail (pspec != NULL);
-
-  g_value_init (&value, pspec->value_type);
-  g_object_get_property (row, property, &value);
-  g_value_init (&text, G_TYPE_STRING);
-  if (!g_value_transform (&value, &text))
-    g_value_set_static_string (&text, "");
-
-  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)), g_value_get_string (&text));
+  gtk_label_set_text (GTK_LABEL (label), text);
+  /* A verification pattern is shown the way operators compare it: two lines, monospace. */
+  if (strchr (text, '\n') != NULL)
+    gtk_widget_add_css_class (label, "tke-vp");
+  else
+    gtk_widget_remove_css_class (label, "tke-vp");
+  if (tke_text_row_get_marked (row))
+    gtk_widget_add_css_class (label, "warning");
+  else
+    gtk_widget_remove_css_class (label, "warning");
 }
 
 static void
-tke_list_view_update_placeholder (GListModel *model, guint position, guint removed, guint added,
-                                  GtkWidget *placeholder)
+setup_check_cell (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer user_data)
+{
+  GtkWidget *check = gtk_check_button_new ();
+
+  gtk_widget_set_halign (check, GTK_ALIGN_CENTER);
+  gtk_list_item_set_child (item, check);
+}
+
+static void
+bind_check_cell (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer user_data)
+{
+  TkeTextRow *row = gtk_list_item_get_item (item);
+  GtkWidget *check = gtk_list_item_get_child (item);
+  GBinding *binding;
+  g_autofree char *label =
+      g_strdup_printf ("%s %s", tke_text_row_get_cell (row, 0), tke_text_row_get_cell (row, 1));
+
+  binding = g_object_bind_property (row, "checked", check, "active",
+                                    G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  g_object_set_data (G_OBJECT (item), "binding", binding);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (check), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+}
+
+static void
+unbind_check_cell (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer user_data)
+{
+  GBinding *binding = g_object_steal_data (G_OBJECT (item), "binding");
+
+  if (binding != NULL)
+    g_binding_unbind (binding);
+}
+
+static void
+update_placeholder (GListModel *model, guint position, guint removed, guint added,
+                    GtkWidget *placeholder)
 {
   gtk_widget_set_visible (placeholder, g_list_model_get_n_items (model) == 0);
 }
 
-/**
- * tke_list_view_setup:
- * @view: a column view whose columns the template made, in the order of @properties
- * @empty_placeholder: (nullable): shown while the list is empty
- *
- * Returns: (transfer none): the store of rows the view shows; the view owns it.
- */
 GListStore *
-tke_list_view_setup (GtkColumnView *view, GtkWidget *empty_placeholder,
-                     const char *const *properties, guint n_properties)
+tke_list_view_setup (GtkColumnView *view, GtkWidget *empty_placeholder)
 {
-  g_autoptr (GListModel) columns = NULL;
+  GListModel *columns;
   g_autoptr (GtkNoSelection) selection = NULL;
   GListStore *store;
 
   g_return_val_if_fail (GTK_IS_COLUMN_VIEW (view), NULL);
 
-  columns = g_object_ref (gtk_column_view_get_columns (view));
-  g_return_val_if_fail (g_list_model_get_n_items (columns) == n_properties, NULL);
-
-  for (guint i = 0; i < n_properties; i++)
+  columns = gtk_column_view_get_columns (view);
+  for (guint i = 0; i < g_list_model_get_n_items (columns); i++)
     {
       g_autoptr (GtkColumnViewColumn) column = g_list_model_get_item (columns, i);
       g_autoptr (GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
 
-      g_signal_connect (factory, "setup", G_CALLBACK (tke_list_view_setup_cell), NULL);
-      g_signal_connect (factory, "bind", G_CALLBACK (tke_list_view_bind_cell),
-                        (gpointer) properties[i]);
+      g_signal_connect (factory, "setup", G_CALLBACK (setup_text_cell), NULL);
+      g_signal_connect (factory, "bind", G_CALLBACK (bind_text_cell), GUINT_TO_POINTER (i));
       gtk_column_view_column_set_factory (column, factory);
     }
 
-  store = g_list_store_new (G_TYPE_OBJECT);
+  store = g_list_store_new (TKE_TYPE_TEXT_ROW);
   selection = gtk_no_selection_new (G_LIST_MODEL (store));
   gtk_column_view_set_model (view, GTK_SELECTION_MODEL (selection));
 
   if (empty_placeholder != NULL)
     {
-      g_signal_connect_object (store, "items-changed",
-                               G_CALLBACK (tke_list_view_update_placeholder), empty_placeholder, 0);
+      g_signal_connect_object (store, "items-changed", G_CALLBACK (update_placeholder),
+                               empty_placeholder, 0);
       gtk_widget_set_visible (empty_placeholder, TRUE);
     }
-
   return store;
+}
+
+void
+tke_list_view_set_check_column (GtkColumnView *view, guint column_index)
+{
+  g_autoptr (GtkColumnViewColumn) column = NULL;
+  g_autoptr (GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
+
+  g_return_if_fail (GTK_IS_COLUMN_VIEW (view));
+
+  column = g_list_model_get_item (gtk_column_view_get_columns (view), column_index);
+  g_return_if_fail (column != NULL);
+
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_check_cell), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_check_cell), NULL);
+  g_signal_connect (factory, "unbind", G_CALLBACK (unbind_check_cell), NULL);
+  gtk_column_view_column_set_factory (column, factory);
 }

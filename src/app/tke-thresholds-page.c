@@ -2,8 +2,11 @@
 /* The Signature thresholds tab: the mode and both thresholds of each selected crypto unit. */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include "tke-list-view.h"
 #include "tke-thresholds-page.h"
+#include "tke-unit-page.h"
 
 struct _TkeThresholdsPage
 {
@@ -11,17 +14,35 @@ struct _TkeThresholdsPage
 
   GtkColumnView *view;
   GtkWidget *empty_label;
+  GtkLabel *differences_label;
 
   GListStore *rows;
 };
 
 G_DEFINE_FINAL_TYPE (TkeThresholdsPage, tke_thresholds_page, GTK_TYPE_BOX)
 
-/* The row property each column shows, in the template's column order. */
-static const char *const column_properties[] = {
-  "crypto-unit-num", "mode", "signature-threshold", "revocation-signature-threshold",
-  "administrators",
-};
+static char *
+add_threshold_row (GListStore *rows, TkeCeremonyUnit *unit, json_t *state)
+{
+  json_t *thresholds = json_object_get (state, "thresholds");
+  g_autofree char *num = g_strdup_printf ("%u", unit->num);
+  g_autofree char *signature = g_strdup_printf (
+      "%" JSON_INTEGER_FORMAT, json_integer_value (json_object_get (thresholds, "signature")));
+  g_autofree char *revocation = g_strdup_printf (
+      "%" JSON_INTEGER_FORMAT, json_integer_value (json_object_get (thresholds, "revocation")));
+  g_autofree char *admins =
+      g_strdup_printf ("%zu", json_array_size (json_object_get (state, "admins")));
+  const char *mode = json_string_value (json_object_get (state, "mode"));
+  const char *cells[] = {
+    num,       g_strcmp0 (mode, "imprint") == 0 ? _ ("Imprint") : _ ("Normal"),
+    signature, revocation,
+    admins,    NULL
+  };
+  g_autoptr (TkeTextRow) row = tke_text_row_new (unit->id, cells);
+
+  g_list_store_append (rows, row);
+  return g_strdup_printf ("%s/%s/%s", cells[1], signature, revocation);
+}
 
 static void
 tke_thresholds_page_dispose (GObject *object)
@@ -43,6 +64,7 @@ tke_thresholds_page_class_init (TkeThresholdsPageClass *klass)
                                                "/io/github/opentke/Tke/ui/tke-thresholds-page.ui");
   gtk_widget_class_bind_template_child (widget_class, TkeThresholdsPage, view);
   gtk_widget_class_bind_template_child (widget_class, TkeThresholdsPage, empty_label);
+  gtk_widget_class_bind_template_child (widget_class, TkeThresholdsPage, differences_label);
 }
 
 static void
@@ -50,13 +72,14 @@ tke_thresholds_page_init (TkeThresholdsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->rows = tke_list_view_setup (self->view, self->empty_label, column_properties,
-                                    G_N_ELEMENTS (column_properties));
+  self->rows = tke_list_view_setup (self->view, self->empty_label);
 }
 
-GListStore *
-tke_thresholds_page_get_rows (TkeThresholdsPage *self)
+void
+tke_thresholds_page_update (TkeThresholdsPage *self, TkeWorkspace *workspace)
 {
-  g_return_val_if_fail (TKE_IS_THRESHOLDS_PAGE (self), NULL);
-  return self->rows;
+  g_return_if_fail (TKE_IS_THRESHOLDS_PAGE (self));
+
+  tke_unit_page_fill (self->rows, self->differences_label, workspace, add_threshold_row,
+                      _ ("modes and thresholds"));
 }

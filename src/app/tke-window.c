@@ -1,15 +1,24 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The main window: the five ceremony tabs, their operations as window actions, demo mode. */
+/* The main window: the five ceremony tabs, their operations as window actions handed to the
+ * ceremony worker, the state of the readers and of the selected crypto units, and demo mode. */
 #include "config.h"
 
 #include <glib/gi18n.h>
 
 #include "tke-administrators-page.h"
+#include "tke-ceremony-dialog.h"
+#include "tke-ceremony-worker.h"
 #include "tke-crypto-units-page.h"
+#include "tke-demo-page.h"
+#include "tke-demo-world.h"
+#include "tke-error.h"
+#include "tke-gui-prompter.h"
 #include "tke-master-keys-page.h"
+#include "tke-pcsc-reader.h"
 #include "tke-smart-card-page.h"
 #include "tke-thresholds-page.h"
 #include "tke-window.h"
+#include "tke-workspace.h"
 
 struct _TkeWindow
 {
@@ -17,37 +26,102 @@ struct _TkeWindow
 
   AdwViewStack *stack;
   AdwViewStackPage *demo_stack_page;
+  AdwBin *demo_bin;
+  AdwToastOverlay *toast_overlay;
+  TkeSmartCardPage *smart_card_page;
+  TkeCryptoUnitsPage *crypto_units_page;
+  TkeAdministratorsPage *administrators_page;
+  TkeThresholdsPage *thresholds_page;
+  TkeMasterKeysPage *master_keys_page;
 
   GSettings *settings;
+  TkeDemoWorld *demo;
+  TkeReaderManager *readers;
+  TkeWorkspace *workspace;
+  TkeGuiPrompter *prompter;
+  TkeCeremonyWorker *worker;
+  TkeCeremonyDialog *dialog;
+  TkeCeremonyResult *last_result;
+  GCancellable *cancellable;
+  guint card_reads[2];
 };
 
 G_DEFINE_FINAL_TYPE (TkeWindow, tke_window, ADW_TYPE_APPLICATION_WINDOW)
 
-/* The operations of the five tabs. Each stays disabled (its buttons insensitive, with a tooltip
- * that says why) until the layer it needs is in the application. */
-static const char *const operation_actions[] = {
-  "generate-signature-key",
-  "generate-key-part",
-  "copy-smart-card",
+/* The operations that run as ceremonies, by action name (tke_ceremony_op_to_string). */
+static const TkeCeremonyOp ceremony_ops[] = {
+  TKE_CEREMONY_INITIALIZE_CARD,
+  TKE_CEREMONY_GENERATE_SIGNATURE_KEY,
+  TKE_CEREMONY_GENERATE_KEY_PART,
+  TKE_CEREMONY_COPY_SMART_CARD,
+  TKE_CEREMONY_ADD_ADMINISTRATOR,
+  TKE_CEREMONY_REMOVE_ADMINISTRATOR,
+  TKE_CEREMONY_CHANGE_THRESHOLDS,
+  TKE_CEREMONY_LOAD,
+  TKE_CEREMONY_COMMIT,
+  TKE_CEREMONY_SET_IMMEDIATE,
+  TKE_CEREMONY_ROTATE,
+  TKE_CEREMONY_CLEAR_NEW,
+  TKE_CEREMONY_CLEAR_CURRENT,
+  TKE_CEREMONY_ZEROIZE,
+};
+
+/* The file operations need signature key and key part files, which this version lacks: their
+ * buttons stay insensitive and say so. */
+static const char *const unavailable_actions[] = {
   "copy-signature-key-file",
   "copy-key-part-file",
-  "add-crypto-units",
-  "remove-crypto-units",
-  "add-administrator",
-  "remove-administrator",
-  "change-signature-thresholds",
-  "load",
-  "commit",
-  "set-immediate",
-  "rotate",
-  "clear-new",
-  "clear-current",
 };
 
 /* Page names in tab order; Alt+1 .. Alt+5 show them. */
 static const char *const page_names[] = {
   "smart-card", "crypto-units", "administrators", "thresholds", "master-keys",
 };
+
+static const char *const op_titles[] = {
+  [TKE_CEREMONY_INITIALIZE_CARD] = N_ ("Initialize Card"),
+  [TKE_CEREMONY_GENERATE_SIGNATURE_KEY] = N_ ("Generate Signature Key"),
+  [TKE_CEREMONY_GENERATE_KEY_PART] = N_ ("Generate Key Part"),
+  [TKE_CEREMONY_COPY_SMART_CARD] = N_ ("Copy Smart Card"),
+  [TKE_CEREMONY_ADD_ADMINISTRATOR] = N_ ("Add Administrator"),
+  [TKE_CEREMONY_REMOVE_ADMINISTRATOR] = N_ ("Remove Administrator"),
+  [TKE_CEREMONY_CHANGE_THRESHOLDS] = N_ ("Change Signature Thresholds"),
+  [TKE_CEREMONY_LOAD] = N_ ("Load New Master Key"),
+  [TKE_CEREMONY_COMMIT] = N_ ("Commit New Master Key"),
+  [TKE_CEREMONY_SET_IMMEDIATE] = N_ ("Set Immediate"),
+  [TKE_CEREMONY_ROTATE] = N_ ("Rotate Master Key"),
+  [TKE_CEREMONY_CLEAR_NEW] = N_ ("Clear New Master Key"),
+  [TKE_CEREMONY_CLEAR_CURRENT] = N_ ("Clear Current Master Key"),
+  [TKE_CEREMONY_ZEROIZE] = N_ ("Zeroize"),
+};
+
+static void tke_window_refresh_readers (TkeWindow *self);
+
+/* Toasts and pages -------------------------------------------------------------------------- */
+
+static void
+toast (TkeWindow *self, const char *message)
+{
+  AdwToast *toast = adw_toast_new (message);
+
+  adw_toast_set_timeout (toast, 8);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+workspace_changed (TkeWorkspace *workspace, TkeWindow *self)
+{
+  tke_crypto_units_page_update (self->crypto_units_page, workspace);
+  tke_administrators_page_update (self->administrators_page, workspace);
+  tke_thresholds_page_update (self->thresholds_page, workspace);
+  tke_master_keys_page_update (self->master_keys_page, workspace);
+}
+
+static void
+workspace_refresh_failed (TkeWorkspace *workspace, const char *message, TkeWindow *self)
+{
+  toast (self, message);
+}
 
 static void
 tke_window_show_page_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
@@ -63,21 +137,405 @@ tke_window_show_page_action (GSimpleAction *action, GVariant *parameter, gpointe
   adw_view_stack_set_visible_child_name (self->stack, name);
 }
 
+/* Readers ----------------------------------------------------------------------------------- */
+
+static char *
+reader_name_for (TkeWindow *self, guint role, GPtrArray *readers)
+{
+  g_autofree char *configured =
+      g_settings_get_string (self->settings, role == 1 ? "reader-1" : "reader-2");
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+
+  if (self->demo != NULL)
+    return g_strdup (tke_demo_world_get_reader_name (self->demo, role));
+  if (*configured)
+    {
+      for (guint i = 0; i < readers->len; i++)
+        if (g_str_equal (((TkeReaderStatus *) readers->pdata[i])->name, configured))
+          return g_steal_pointer (&configured);
+      return NULL;
+    }
+  for (guint i = 0; i < readers->len; i++)
+    g_ptr_array_add (names, ((TkeReaderStatus *) readers->pdata[i])->name);
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  return role <= names->len ? g_strdup (*(char **) &names->pdata[role - 1]) : NULL;
+}
+
+typedef struct
+{
+  TkeWindow *self;
+  guint role;
+  guint generation;
+  char *reader;
+} CardRead;
+
+static void
+card_read_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  CardRead *read = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeCardInfo) info =
+      tke_ceremony_worker_read_card_finish (TKE_CEREMONY_WORKER (source), result, &error);
+
+  /* Only the latest read of a reader counts; the window may be gone. */
+  if (read->generation == read->self->card_reads[read->role - 1] &&
+      read->self->smart_card_page != NULL)
+    {
+      gboolean empty =
+          error != NULL && (g_error_matches (error, TKE_ERROR, TKE_ERROR_NO_CARD) ||
+                            g_error_matches (error, TKE_ERROR, TKE_ERROR_CARD_REMOVED));
+
+      tke_smart_card_page_set_reader (read->self->smart_card_page, read->role, read->reader, info,
+                                      empty ? NULL : error);
+    }
+  g_object_unref (read->self);
+  g_free (read->reader);
+  g_free (read);
+}
+
+/* Reads the cards again: on insertion and removal, and after each ceremony. The reads are jobs of
+ * the worker, so that the main loop never waits on a card. */
+static void
+tke_window_refresh_readers (TkeWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) readers = tke_reader_manager_list (self->readers, &error);
+
+  if (readers == NULL)
+    {
+      tke_smart_card_page_set_reader (self->smart_card_page, 1, NULL, NULL, error);
+      tke_smart_card_page_set_reader (self->smart_card_page, 2, NULL, NULL, error);
+      return;
+    }
+
+  for (guint role = 1; role <= 2; role++)
+    {
+      g_autofree char *name = reader_name_for (self, role, readers);
+      gboolean present = FALSE;
+      CardRead *read;
+
+      for (guint i = 0; name != NULL && i < readers->len; i++)
+        if (g_str_equal (((TkeReaderStatus *) readers->pdata[i])->name, name))
+          present = ((TkeReaderStatus *) readers->pdata[i])->card_present;
+
+      self->card_reads[role - 1]++;
+      if (name == NULL || !present)
+        {
+          tke_smart_card_page_set_reader (self->smart_card_page, role, name, NULL, NULL);
+          continue;
+        }
+      read = g_new0 (CardRead, 1);
+      read->self = g_object_ref (self);
+      read->role = role;
+      read->generation = self->card_reads[role - 1];
+      read->reader = g_strdup (name);
+      tke_ceremony_worker_read_card_async (self->worker, name, self->cancellable, card_read_done,
+                                           read);
+    }
+}
+
+static void
+reader_event (TkeReaderManager *readers, const char *reader, TkeWindow *self)
+{
+  /* While a ceremony runs, its dialog says what the readers do; the tab catches up after. */
+  if (!tke_ceremony_worker_get_busy (self->worker))
+    tke_window_refresh_readers (self);
+}
+
+/* Ceremonies -------------------------------------------------------------------------------- */
+
+static void update_actions (TkeWindow *self);
+
+static void
+ceremony_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (TkeWindow) self = data;
+  g_autoptr (GError) error = NULL;
+  TkeCeremonyResult *outcome =
+      tke_ceremony_worker_run_finish (TKE_CEREMONY_WORKER (source), result, &error);
+
+  g_clear_pointer (&self->last_result, tke_ceremony_result_free);
+  self->last_result = outcome;
+  if (self->dialog != NULL)
+    {
+      if (outcome != NULL)
+        tke_ceremony_dialog_show_result (self->dialog, outcome);
+      else
+        tke_ceremony_dialog_show_error (self->dialog, error);
+    }
+  else if (error != NULL)
+    toast (self, error->message);
+
+  tke_workspace_refresh (self->workspace);
+  tke_window_refresh_readers (self);
+  /* The demo panel shows what the cards hold; a ceremony may have written them. */
+  if (self->demo != NULL)
+    tke_demo_world_refresh (self->demo);
+  update_actions (self);
+}
+
+static GPtrArray *
+selected_units_for (TkeWindow *self, TkeCeremonyOp op)
+{
+  if (!tke_ceremony_op_uses_units (op))
+    return NULL;
+  return tke_workspace_dup_selected (self->workspace);
+}
+
+static void
+reader_names (TkeWindow *self, char **reader1, char **reader2)
+{
+  if (self->demo != NULL)
+    {
+      *reader1 = g_strdup (tke_demo_world_get_reader_name (self->demo, TKE_DEMO_LOCATION_READER_1));
+      *reader2 = g_strdup (tke_demo_world_get_reader_name (self->demo, TKE_DEMO_LOCATION_READER_2));
+      return;
+    }
+  *reader1 = g_settings_get_string (self->settings, "reader-1");
+  *reader2 = g_settings_get_string (self->settings, "reader-2");
+}
+
+static void
+dialog_retry (TkeCeremonyDialog *dialog, TkeWindow *self)
+{
+  g_autoptr (GPtrArray) units = NULL;
+  g_autofree char *reader1 = NULL, *reader2 = NULL;
+
+  if (self->last_result == NULL)
+    return;
+  units = tke_workspace_dup_selected (self->workspace);
+  reader_names (self, &reader1, &reader2);
+  tke_ceremony_worker_retry_async (self->worker, self->last_result, units, reader1, reader2,
+                                   tke_ceremony_dialog_get_cancellable (dialog), ceremony_done,
+                                   g_object_ref (self));
+  update_actions (self);
+}
+
+static void
+dialog_destroyed (GtkWidget *dialog, TkeWindow *self)
+{
+  if ((gpointer) self->dialog == (gpointer) dialog)
+    self->dialog = NULL;
+}
+
+static char *
+units_subtitle (GPtrArray *units)
+{
+  GString *text;
+
+  if (units == NULL)
+    return g_strdup (_ ("Smart cards"));
+  text = g_string_new (units->len == 1 ? _ ("Crypto unit ") : _ ("Crypto units "));
+  for (guint i = 0; i < units->len; i++)
+    g_string_append_printf (text, "%s%u", i ? ", " : "",
+                            ((TkeCeremonyUnit *) units->pdata[i])->num);
+  return g_string_free (text, FALSE);
+}
+
+static void
+ceremony_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  TkeWindow *self = TKE_WINDOW (user_data);
+  TkeCeremonyOp op;
+  g_autoptr (GPtrArray) units = NULL;
+  g_autofree char *subtitle = NULL;
+  g_autofree char *reader1 = NULL, *reader2 = NULL;
+
+  if (!tke_ceremony_op_from_string (g_action_get_name (G_ACTION (action)), &op))
+    g_return_if_reached ();
+  if (tke_ceremony_worker_get_busy (self->worker))
+    return;
+
+  units = selected_units_for (self, op);
+  if (units != NULL && units->len == 0)
+    {
+      toast (self, _ ("Select crypto units on the Crypto units tab first."));
+      return;
+    }
+
+  subtitle = units_subtitle (units);
+  self->dialog =
+      tke_ceremony_dialog_new (GTK_WINDOW (self), self->prompter, _ (op_titles[op]), subtitle);
+  g_signal_connect_object (self->dialog, "retry", G_CALLBACK (dialog_retry), self, 0);
+  g_signal_connect_object (self->dialog, "destroy", G_CALLBACK (dialog_destroyed), self, 0);
+  gtk_window_present (GTK_WINDOW (self->dialog));
+
+  reader_names (self, &reader1, &reader2);
+  tke_ceremony_worker_run_async (self->worker, op, NULL, units, reader1, reader2,
+                                 tke_ceremony_dialog_get_cancellable (self->dialog), ceremony_done,
+                                 g_object_ref (self));
+  update_actions (self);
+}
+
+/* Crypto unit selection and services --------------------------------------------------------- */
+
+typedef struct
+{
+  TkeWindow *self;
+  gboolean select;
+  GtkEditable *entry;
+} NumsDialog;
+
+static void
+nums_response (AdwMessageDialog *dialog, const char *response, NumsDialog *data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) nums = NULL;
+
+  if (g_str_equal (response, "apply") &&
+      (!tke_parse_unit_nums (gtk_editable_get_text (data->entry), &nums, &error) ||
+       !tke_workspace_select_nums (data->self->workspace, (guint *) nums->data, nums->len,
+                                   data->select, &error)))
+    toast (data->self, error->message);
+  g_object_unref (data->self);
+  g_free (data);
+}
+
+static void
+units_by_number_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  TkeWindow *self = TKE_WINDOW (user_data);
+  gboolean select = g_str_equal (g_action_get_name (G_ACTION (action)), "add-crypto-units");
+  NumsDialog *data = g_new0 (NumsDialog, 1);
+  GtkWidget *dialog;
+  GtkWidget *entry = gtk_entry_new ();
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (self),
+                                   select ? _ ("Add Crypto Units") : _ ("Remove Crypto Units"),
+                                   select ? _ ("The CRYPTO UNIT NUMs of the units to add to the "
+                                               "selection, separated by spaces.")
+                                          : _ ("The CRYPTO UNIT NUMs of the units to remove from "
+                                               "the selection, separated by spaces."));
+  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Crypto unit numbers"), -1);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "apply",
+                                    select ? _ ("_Add") : _ ("_Remove"), NULL);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "apply");
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "apply",
+                                              ADW_RESPONSE_SUGGESTED);
+  data->self = g_object_ref (self);
+  data->select = select;
+  data->entry = GTK_EDITABLE (entry);
+  g_signal_connect (dialog, "response", G_CALLBACK (nums_response), data);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+typedef struct
+{
+  TkeWindow *self;
+  AdwEntryRow *url, *fingerprint;
+  AdwPasswordEntryRow *api_key;
+} ServiceDialog;
+
+static void
+service_added (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (TkeWindow) self = data;
+  g_autoptr (GError) error = NULL;
+
+  if (!tke_workspace_add_service_finish (TKE_WORKSPACE (source), result, &error))
+    toast (self, error->message);
+  else
+    toast (self,
+           _ ("The crypto unit service is connected; its units are on the Crypto units tab."));
+}
+
+static void
+service_response (AdwMessageDialog *dialog, const char *response, ServiceDialog *data)
+{
+  if (g_str_equal (response, "connect"))
+    tke_workspace_add_service_async (
+        data->self->workspace, gtk_editable_get_text (GTK_EDITABLE (data->url)),
+        gtk_editable_get_text (GTK_EDITABLE (data->fingerprint)),
+        gtk_editable_get_text (GTK_EDITABLE (data->api_key)), TRUE, data->self->cancellable,
+        service_added, g_object_ref (data->self));
+  g_object_unref (data->self);
+  g_free (data);
+}
+
+static void
+connect_service_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  TkeWindow *self = TKE_WINDOW (user_data);
+  ServiceDialog *data = g_new0 (ServiceDialog, 1);
+  GtkWidget *dialog, *list;
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _ ("Connect a Crypto Unit Service"),
+                                   _ ("The service printed its address, the SHA-256 fingerprint of "
+                                      "its certificate and its API key when it first started. The "
+                                      "connection is refused unless the certificate has exactly "
+                                      "this fingerprint."));
+  list = gtk_list_box_new ();
+  gtk_widget_add_css_class (list, "boxed-list");
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
+  data->url = ADW_ENTRY_ROW (adw_entry_row_new ());
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (data->url),
+                                 _ ("Address (https://host:port)"));
+  data->fingerprint = ADW_ENTRY_ROW (adw_entry_row_new ());
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (data->fingerprint),
+                                 _ ("Certificate SHA-256 fingerprint"));
+  data->api_key = ADW_PASSWORD_ENTRY_ROW (adw_password_entry_row_new ());
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (data->api_key), _ ("API key"));
+  gtk_list_box_append (GTK_LIST_BOX (list), GTK_WIDGET (data->url));
+  gtk_list_box_append (GTK_LIST_BOX (list), GTK_WIDGET (data->fingerprint));
+  gtk_list_box_append (GTK_LIST_BOX (list), GTK_WIDGET (data->api_key));
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), list);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "connect",
+                                    _ ("C_onnect"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "connect",
+                                              ADW_RESPONSE_SUGGESTED);
+  data->self = g_object_ref (self);
+  g_signal_connect (dialog, "response", G_CALLBACK (service_response), data);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static const GActionEntry win_actions[] = {
   { "show-page", tke_window_show_page_action, "s" },
+  { "add-crypto-units", units_by_number_action },
+  { "remove-crypto-units", units_by_number_action },
+  { "connect-service", connect_service_action },
 };
 
 static void
-tke_window_add_operation_actions (TkeWindow *self)
+update_actions (TkeWindow *self)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (operation_actions); i++)
+  gboolean idle = !tke_ceremony_worker_get_busy (self->worker);
+
+  for (guint i = 0; i < G_N_ELEMENTS (ceremony_ops); i++)
     {
-      g_autoptr (GSimpleAction) action = g_simple_action_new (operation_actions[i], NULL);
+      GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self),
+                                                    tke_ceremony_op_to_string (ceremony_ops[i]));
+
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (action), idle);
+    }
+}
+
+static void
+tke_window_add_actions (TkeWindow *self)
+{
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions),
+                                   self);
+
+  for (guint i = 0; i < G_N_ELEMENTS (ceremony_ops); i++)
+    {
+      g_autoptr (GSimpleAction) action =
+          g_simple_action_new (tke_ceremony_op_to_string (ceremony_ops[i]), NULL);
+
+      g_signal_connect (action, "activate", G_CALLBACK (ceremony_action), self);
+      g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (action));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (unavailable_actions); i++)
+    {
+      g_autoptr (GSimpleAction) action = g_simple_action_new (unavailable_actions[i], NULL);
 
       g_simple_action_set_enabled (action, FALSE);
       g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (action));
     }
 }
+
+/* Setting up -------------------------------------------------------------------------------- */
 
 static gboolean
 tke_window_close_request (GtkWindow *window)
@@ -90,13 +548,30 @@ tke_window_close_request (GtkWindow *window)
   g_settings_set_int (self->settings, "window-height", height);
   g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
 
+  /* A question left open would keep the worker waiting: cancel before the worker stops. */
+  if (self->dialog != NULL)
+    g_cancellable_cancel (tke_ceremony_dialog_get_cancellable (self->dialog));
+
   return GTK_WINDOW_CLASS (tke_window_parent_class)->close_request (window);
 }
 
-/* GtkWindow sets its application after construction, so this runs from tke_window_new(). */
 static void
-tke_window_setup (TkeWindow *self, TkeApplication *app)
+demo_service_added (GObject *source, GAsyncResult *result, gpointer data)
 {
+  g_autoptr (TkeWindow) self = data;
+  g_autoptr (GError) error = NULL;
+
+  if (!tke_workspace_add_service_finish (TKE_WORKSPACE (source), result, &error))
+    toast (self, error->message);
+}
+
+/* GtkWindow sets its application after construction, so this runs from tke_window_new(). */
+static gboolean
+tke_window_setup (TkeWindow *self, TkeApplication *app, GError **error)
+{
+  g_autofree char *workspace_dir = NULL;
+  TkeJournal *journal;
+
   self->settings = g_object_ref (tke_application_get_settings (app));
   gtk_window_set_default_size (GTK_WINDOW (self),
                                g_settings_get_int (self->settings, "window-width"),
@@ -106,12 +581,64 @@ tke_window_setup (TkeWindow *self, TkeApplication *app)
 
   if (tke_application_get_demo (app))
     {
+      self->demo = tke_demo_world_new (error);
+      if (self->demo == NULL)
+        return FALSE;
+      self->readers = g_object_ref (tke_demo_world_get_reader_manager (self->demo));
+      workspace_dir = g_strdup (tke_demo_world_get_workspace_dir (self->demo));
+      /* The demo forgets its selection with its world. */
+      self->workspace = tke_workspace_new (workspace_dir, NULL, error);
+    }
+  else
+    {
+      self->readers = tke_pcsc_reader_manager_new ();
+      workspace_dir = g_build_filename (g_get_user_data_dir (), "opentke", "workspace", NULL);
+      self->workspace = tke_workspace_new (workspace_dir, self->settings, error);
+    }
+  if (self->workspace == NULL)
+    return FALSE;
+
+  journal = tke_workspace_get_journal (self->workspace);
+  self->prompter = tke_gui_prompter_new ();
+  self->worker = tke_ceremony_worker_new (self->readers, TKE_PROMPTER (self->prompter), journal);
+  g_signal_connect_object (self->workspace, "changed", G_CALLBACK (workspace_changed), self, 0);
+  g_signal_connect_object (self->workspace, "refresh-failed", G_CALLBACK (workspace_refresh_failed),
+                           self, 0);
+  for (guint i = 0; i < 4; i++)
+    {
+      static const char *const events[] = { "reader-added", "reader-removed", "card-inserted",
+                                            "card-removed" };
+
+      g_signal_connect_object (self->readers, events[i], G_CALLBACK (reader_event), self, 0);
+    }
+  tke_reader_manager_watch (self->readers, self->cancellable);
+  g_signal_connect_object (self->settings, "changed::reader-1",
+                           G_CALLBACK (tke_window_refresh_readers), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::reader-2",
+                           G_CALLBACK (tke_window_refresh_readers), self, G_CONNECT_SWAPPED);
+
+  tke_window_add_actions (self);
+  update_actions (self);
+
+  if (self->demo != NULL)
+    {
+      adw_bin_set_child (self->demo_bin, tke_demo_page_new (self->demo));
       adw_view_stack_page_set_visible (self->demo_stack_page, TRUE);
       adw_view_stack_set_visible_child_name (self->stack, "demo");
       gtk_window_set_title (GTK_WINDOW (self), _ ("Open TKE (demo)"));
+      tke_workspace_add_service_async (self->workspace, tke_demo_world_get_service_url (self->demo),
+                                       tke_demo_world_get_service_fingerprint (self->demo),
+                                       tke_demo_world_get_service_api_key (self->demo), FALSE,
+                                       self->cancellable, demo_service_added, g_object_ref (self));
     }
   else
-    adw_view_stack_set_visible_child_name (self->stack, page_names[0]);
+    {
+      adw_view_stack_set_visible_child_name (self->stack, page_names[0]);
+      tke_workspace_refresh (self->workspace);
+    }
+  tke_window_refresh_readers (self);
+  workspace_changed (self->workspace, self);
+  return TRUE;
 }
 
 static void
@@ -119,8 +646,22 @@ tke_window_dispose (GObject *object)
 {
   TkeWindow *self = TKE_WINDOW (object);
 
+  g_cancellable_cancel (self->cancellable);
+  if (self->dialog != NULL)
+    g_cancellable_cancel (tke_ceremony_dialog_get_cancellable (self->dialog));
+  /* The worker finishes its job (a cancelled one ends at once) before the readers go. */
+  g_clear_object (&self->worker);
+  if (self->readers != NULL)
+    tke_reader_manager_stop_watching (self->readers);
+  g_clear_object (&self->readers);
+  g_clear_object (&self->prompter);
+  g_clear_object (&self->workspace);
+  g_clear_object (&self->demo);
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->last_result, tke_ceremony_result_free);
+  g_clear_object (&self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), TKE_TYPE_WINDOW);
+  self->smart_card_page = NULL;
 
   G_OBJECT_CLASS (tke_window_parent_class)->dispose (object);
 }
@@ -145,28 +686,72 @@ tke_window_class_init (TkeWindowClass *klass)
                                                "/io/github/opentke/Tke/ui/tke-window.ui");
   gtk_widget_class_bind_template_child (widget_class, TkeWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, TkeWindow, demo_stack_page);
+  gtk_widget_class_bind_template_child (widget_class, TkeWindow, demo_bin);
+  gtk_widget_class_bind_template_child (widget_class, TkeWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, TkeWindow, smart_card_page);
+  gtk_widget_class_bind_template_child (widget_class, TkeWindow, crypto_units_page);
+  gtk_widget_class_bind_template_child (widget_class, TkeWindow, administrators_page);
+  gtk_widget_class_bind_template_child (widget_class, TkeWindow, thresholds_page);
+  gtk_widget_class_bind_template_child (widget_class, TkeWindow, master_keys_page);
 }
 
 static void
 tke_window_init (TkeWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-
-  g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions),
-                                   self);
-  tke_window_add_operation_actions (self);
+  self->cancellable = g_cancellable_new ();
 }
 
 TkeWindow *
-tke_window_new (TkeApplication *app)
+tke_window_new (TkeApplication *app, GError **error)
 {
   TkeWindow *self;
 
   g_return_val_if_fail (TKE_IS_APPLICATION (app), NULL);
 
+  /* GTK owns toplevel windows: destroying it is how it goes. */
   self = g_object_new (TKE_TYPE_WINDOW, "application", app, NULL);
-  tke_window_setup (self, app);
+  if (!tke_window_setup (self, app, error))
+    {
+      gtk_window_destroy (GTK_WINDOW (self));
+      return NULL;
+    }
   return self;
+}
+
+TkeWorkspace *
+tke_window_get_workspace (TkeWindow *self)
+{
+  g_return_val_if_fail (TKE_IS_WINDOW (self), NULL);
+  return self->workspace;
+}
+
+TkeCeremonyWorker *
+tke_window_get_worker (TkeWindow *self)
+{
+  g_return_val_if_fail (TKE_IS_WINDOW (self), NULL);
+  return self->worker;
+}
+
+TkeGuiPrompter *
+tke_window_get_prompter (TkeWindow *self)
+{
+  g_return_val_if_fail (TKE_IS_WINDOW (self), NULL);
+  return self->prompter;
+}
+
+TkeCeremonyDialog *
+tke_window_get_ceremony_dialog (TkeWindow *self)
+{
+  g_return_val_if_fail (TKE_IS_WINDOW (self), NULL);
+  return self->dialog;
+}
+
+TkeDemoWorld *
+tke_window_get_demo_world (TkeWindow *self)
+{
+  g_return_val_if_fail (TKE_IS_WINDOW (self), NULL);
+  return self->demo;
 }
 
 void

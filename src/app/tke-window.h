@@ -5,6 +5,11 @@
 #include <adwaita.h>
 
 #include "tke-application.h"
+#include "tke-ceremony-dialog.h"
+#include "tke-ceremony-worker.h"
+#include "tke-demo-world.h"
+#include "tke-gui-prompter.h"
+#include "tke-workspace.h"
 
 G_BEGIN_DECLS
 
@@ -12,7 +17,14 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (TkeWindow, tke_window, TKE, WINDOW, AdwApplicationWindow)
 
-TkeWindow *tke_window_new (TkeApplication *app);
+/* Fails when the workspace or the demo world can't be set up. */
+TkeWindow *tke_window_new (TkeApplication *app, GError **error);
 void tke_window_install_accels (GtkApplication *app);
 
+/* What the window drives, for tests. */
+TkeWorkspace *tke_window_get_workspace (TkeWindow *self);
+TkeCeremonyWorker *tke_window_get_worker (TkeWindow *self);
+TkeGuiPrompter *tke_window_get_prompter (TkeWindow *self);
+TkeCeremonyDialog *tke_window_get_ceremony_dialog (TkeWindow *self);
+TkeDemoWorld *tke_window_get_demo_world (TkeWindow *self);
 G_END_DECLS

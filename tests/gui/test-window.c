@@ -9,6 +9,7 @@
 #include "tke-application.h"
 #include "tke-secmem.h"
 #include "tke-window.h"
+#include "tke-workspace.h"
 
 typedef struct
 {
@@ -20,11 +21,11 @@ typedef struct
 static const TabSpec tabs[] = {
   { "smart-card",
     { "ID", "DESCRIPTION", "VERIFICATION PATTERN", "CREATED" },
-    { "Generate signature key", "Generate key part", "Copy smart card", "Copy signature key file",
-      "Copy key part file" } },
+    { "Initialize card", "Generate signature key", "Generate key part", "Copy smart card",
+      "Copy signature key file", "Copy key part file" } },
   { "crypto-units",
     { "SERVICE INSTANCE", "CRYPTO UNIT NUM", "SELECTED", "TYPE", "LOCATION" },
-    { "Add crypto units", "Remove crypto units" } },
+    { "Connect service…", "Add crypto units", "Remove crypto units", "Zeroize" } },
   { "administrators",
     { "CRYPTO UNIT NUM", "ADMINISTRATOR NAME", "SUBJECT KEY IDENTIFIER" },
     { "Add administrator", "Remove administrator" } },
@@ -78,7 +79,10 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
   fixture->app = g_object_ref (shared_app);
   g_object_set (fixture->app, "demo", demo, NULL);
 
-  fixture->window = GTK_WINDOW (tke_window_new (fixture->app));
+  g_autoptr (GError) error = NULL;
+
+  fixture->window = GTK_WINDOW (tke_window_new (fixture->app, &error));
+  g_assert_no_error (error);
   gtk_widget_realize (GTK_WIDGET (fixture->window));
   g_signal_connect (gtk_widget_get_frame_clock (GTK_WIDGET (fixture->window)), "after-paint",
                     G_CALLBACK (count_frame), fixture);
@@ -212,13 +216,24 @@ assert_tab (Fixture *fixture, const TabSpec *spec)
       g_assert_cmpstr (label, ==, spec->buttons[n_buttons]);
       n_buttons++;
 
-      /* No operation exists yet: no button may pretend to work, and each says why not. */
+      /* The operations that exist are there to press; the file copies, which need key files,
+       * are insensitive and say why. Every button says what it does. */
       g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (button)));
-      g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (button)));
-      g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture->window),
-                                                         action + strlen ("win.")));
-      g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (GTK_WIDGET (button)),
-                                "Unavailable in this version"));
+      if (g_str_has_prefix (label, "Copy signature key file") ||
+          g_str_has_prefix (label, "Copy key part file"))
+        {
+          g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (button)));
+          g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (GTK_WIDGET (button)),
+                                    "Unavailable in this version"));
+        }
+      else
+        {
+          g_assert_true (gtk_widget_is_sensitive (GTK_WIDGET (button)));
+          g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (fixture->window),
+                                                            action + strlen ("win.")));
+          g_assert_nonnull (gtk_widget_get_tooltip_text (GTK_WIDGET (button)));
+          g_assert_null (strstr (gtk_widget_get_tooltip_text (GTK_WIDGET (button)), "Unavailable"));
+        }
     }
   g_assert_cmpuint (n_buttons, ==, g_strv_length ((char **) spec->buttons));
 
@@ -315,7 +330,13 @@ test_window_preferences_readers (Fixture *fixture, gconstpointer data)
   gtk_editable_set_text (GTK_EDITABLE (rows->pdata[1]), "Virtual PCD 00 01");
   g_autofree char *reader2 = g_settings_get_string (settings, "reader-2");
   g_assert_cmpstr (reader2, ==, "Virtual PCD 00 01");
-  save_screenshot (fixture, "main-behind-preferences");
+  {
+    gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+
+    while (!gtk_widget_get_mapped (GTK_WIDGET (prefs)) || g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+  }
+  save_window_screenshot (prefs, "preferences");
   gtk_window_destroy (prefs);
 }
 
@@ -323,21 +344,31 @@ static void
 test_window_demo (Fixture *fixture, gconstpointer data)
 {
   GtkWidget *page = visible_page (fixture);
+  TkeWorkspace *workspace = tke_window_get_workspace (TKE_WINDOW (fixture->window));
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
 
-  /* Demo mode opens on its own page and says plainly what it does not do yet. */
-  g_assert_true (ADW_IS_STATUS_PAGE (page));
-  g_assert_nonnull (
-      strstr (adw_status_page_get_description (ADW_STATUS_PAGE (page)), "no demo world yet"));
+  /* Demo mode opens on its Demo panel, with a world of its own: the embedded service's five
+   * units appear on the Crypto units tab by themselves. */
+  g_assert_nonnull (tke_window_get_demo_world (TKE_WINDOW (fixture->window)));
   g_assert_cmpstr (gtk_window_get_title (fixture->window), ==, "Open TKE (demo)");
+  g_assert_false (GTK_IS_COLUMN_VIEW (page));
+  while (tke_workspace_get_units (workspace)->len < 5 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (tke_workspace_get_units (workspace)->len, ==, 5);
   save_screenshot (fixture, "demo");
 
-  show_tab (fixture, "master-keys");
-  g_assert_false (ADW_IS_STATUS_PAGE (visible_page (fixture)));
+  show_tab (fixture, "crypto-units");
+  save_screenshot (fixture, "demo-crypto-units");
 }
 
 int
 main (int argc, char **argv)
 {
+  g_autofree char *data_home = g_dir_make_tmp ("tke-test-window-XXXXXX", NULL);
+
+  /* The workspace (services, journal) goes to a directory of the test's own. Not
+   * G_TEST_OPTION_ISOLATE_DIRS: it also hides the MIME database that icon loading needs. */
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
   g_test_init (&argc, &argv, NULL);
 
   if (!gtk_init_check ())

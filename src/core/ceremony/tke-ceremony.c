@@ -413,9 +413,12 @@ run_acquire_card (Run *run, TkeReaderRole role, const char *wanted, CardCheck ch
 
       if (card == NULL)
         {
+          /* A wait that ends without a card (TKE_ERROR_NO_CARD after the timeout) only means
+           * the operator has not put it in yet: look again. */
           if (!tke_reader_manager_wait_for_card (run->self->readers, reader, CARD_POLL_MS * 4,
                                                  run->cancellable, &local_error) &&
-              !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+              !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) &&
+              !g_error_matches (local_error, TKE_ERROR, TKE_ERROR_NO_CARD))
             {
               g_propagate_error (error, g_steal_pointer (&local_error));
               break;
@@ -897,8 +900,8 @@ admins_summary (json_t *state)
 }
 
 /* Sentences naming how each unit differs from the first one that could be read. */
-static GPtrArray *
-compare_units (GPtrArray *outcomes)
+GPtrArray *
+tke_ceremony_compare_units (GPtrArray *outcomes)
 {
   GPtrArray *differences = g_ptr_array_new_with_free_func (g_free);
   TkeUnitOutcome *reference = NULL;
@@ -1064,7 +1067,7 @@ run_send (Run *run, TkeCommand *cmd)
     waiters_free (reads, n);
   }
 
-  result->differences = compare_units (result->outcomes);
+  result->differences = tke_ceremony_compare_units (result->outcomes);
   return result;
 }
 

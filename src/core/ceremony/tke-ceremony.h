@@ -85,6 +85,10 @@ void tke_ceremony_result_free (TkeCeremonyResult *result);
 guint tke_ceremony_result_get_n_failed (const TkeCeremonyResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TkeCeremonyResult, tke_ceremony_result_free)
 
+/* Sentences naming where units differ (mode, thresholds, administrators, registers) from the
+ * first whose state is known; outcomes are TkeUnitOutcome with num and state. */
+GPtrArray *tke_ceremony_compare_units (GPtrArray *outcomes);
+
 #define TKE_TYPE_CEREMONY (tke_ceremony_get_type ())
 
 G_DECLARE_FINAL_TYPE (TkeCeremony, tke_ceremony, TKE, CEREMONY, GObject)

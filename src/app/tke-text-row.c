@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* A row of a ceremony tab's list. */
+#include "config.h"
+
+#include "tke-text-row.h"
+
+struct _TkeTextRow
+{
+  GObject parent_instance;
+
+  char *key;
+  GStrv cells;
+  gboolean checked;
+  gboolean marked;
+};
+
+G_DEFINE_FINAL_TYPE (TkeTextRow, tke_text_row, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_CHECKED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+tke_text_row_finalize (GObject *object)
+{
+  TkeTextRow *self = TKE_TEXT_ROW (object);
+
+  g_free (self->key);
+  g_strfreev (self->cells);
+
+  G_OBJECT_CLASS (tke_text_row_parent_class)->finalize (object);
+}
+
+static void
+tke_text_row_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  TkeTextRow *self = TKE_TEXT_ROW (object);
+
+  switch (prop_id)
+    {
+      case PROP_CHECKED:
+        g_value_set_boolean (value, self->checked);
+        break;
+
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tke_text_row_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  TkeTextRow *self = TKE_TEXT_ROW (object);
+
+  switch (prop_id)
+    {
+      case PROP_CHECKED:
+        tke_text_row_set_checked (self, g_value_get_boolean (value));
+        break;
+
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tke_text_row_class_init (TkeTextRowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = tke_text_row_finalize;
+  object_class->get_property = tke_text_row_get_property;
+  object_class->set_property = tke_text_row_set_property;
+
+  properties[PROP_CHECKED] =
+      g_param_spec_boolean ("checked", NULL, NULL, FALSE,
+                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+tke_text_row_init (TkeTextRow *self)
+{
+}
+
+TkeTextRow *
+tke_text_row_new (const char *key, const char *const *cells)
+{
+  TkeTextRow *self;
+
+  g_return_val_if_fail (cells != NULL, NULL);
+
+  self = g_object_new (TKE_TYPE_TEXT_ROW, NULL);
+  self->key = g_strdup (key);
+  self->cells = g_strdupv ((char **) cells);
+  return self;
+}
+
+const char *
+tke_text_row_get_key (TkeTextRow *self)
+{
+  g_return_val_if_fail (TKE_IS_TEXT_ROW (self), NULL);
+  return self->key;
+}
+
+const char *
+tke_text_row_get_cell (TkeTextRow *self, guint column)
+{
+  g_return_val_if_fail (TKE_IS_TEXT_ROW (self), NULL);
+  return column < g_strv_length (self->cells) ? self->cells[column] : "";
+}
+
+void
+tke_text_row_set_marked (TkeTextRow *self, gboolean marked)
+{
+  g_return_if_fail (TKE_IS_TEXT_ROW (self));
+  self->marked = marked;
+}
+
+gboolean
+tke_text_row_get_marked (TkeTextRow *self)
+{
+  g_return_val_if_fail (TKE_IS_TEXT_ROW (self), FALSE);
+  return self->marked;
+}
+
+void
+tke_text_row_set_checked (TkeTextRow *self, gboolean checked)
+{
+  g_return_if_fail (TKE_IS_TEXT_ROW (self));
+
+  if (self->checked == !!checked)
+    return;
+  self->checked = !!checked;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CHECKED]);
+}
+
+gboolean
+tke_text_row_get_checked (TkeTextRow *self)
+{
+  g_return_val_if_fail (TKE_IS_TEXT_ROW (self), FALSE);
+  return self->checked;
+}
