@@ -575,6 +575,20 @@ test_profile_directory_parser (void)
       g_assert_nonnull (error);
       g_clear_error (&error);
     }
+  /* A creation time past what a signed 64-bit second count holds (found by the fuzzer). */
+  {
+    TkeKeyPartInfo *late = g_ptr_array_index (parts, 0);
+    g_autoptr (GBytes) far = NULL;
+    g_autoptr (GPtrArray) none = NULL;
+
+    late->created = -1; /* encodes as eight FF bytes */
+    far = tke_card_directory_build ("Card", parts);
+    none = tke_card_directory_parse (g_bytes_get_data (far, NULL), g_bytes_get_size (far), NULL,
+                                     NULL, &error);
+    g_assert_null (none);
+    g_assert_error (error, TKE_ERROR, TKE_ERROR_MALFORMED);
+    g_clear_error (&error);
+  }
   /* An unknown profile version says so. */
   copy[2] = 9;
   g_assert_null (tke_card_directory_parse (copy, len, NULL, NULL, &error));

@@ -135,6 +135,7 @@ parse_entry (const TkeTlv *entry, GError **error)
 {
   g_autoptr (TkeKeyPartInfo) info = g_new0 (TkeKeyPartInfo, 1);
   TkeTlv id, desc, created, vp;
+  guint64 seconds = 0;
 
   if (!tke_tlv_find (entry->value, entry->len, 0x80, &id, error) ||
       !tke_tlv_find (entry->value, entry->len, 0x81, &desc, error) ||
@@ -150,7 +151,10 @@ parse_entry (const TkeTlv *entry, GError **error)
     return directory_malformed (error, "a description is not text"), NULL;
   info->id = id.value[0];
   for (guint i = 0; i < 8; i++)
-    info->created = (info->created << 8) | created.value[i];
+    seconds = (seconds << 8) | created.value[i];
+  if (seconds > G_MAXINT64)
+    return directory_malformed (error, "a creation time is out of range"), NULL;
+  info->created = (gint64) seconds;
   memcpy (info->vp, vp.value, TKE_VP_LEN);
   return g_steal_pointer (&info);
 }
