@@ -415,7 +415,9 @@ run_card_job (TkeCli *cli, CardJob job, guint role, const char *file, GError **e
   /* Files first: a wrong password costs nothing on the card. */
   if (job == IMPORT_SIGKEY || job == IMPORT_KEYPART)
     {
-      password = tke_cli_read_password (cli, "Password of the file: ", FALSE, error);
+      g_autofree char *prompt = g_strdup_printf ("the password of %s", file);
+
+      password = tke_cli_read_password (cli, prompt, FALSE, error);
       if (password == NULL)
         return FALSE;
       if (job == IMPORT_SIGKEY)

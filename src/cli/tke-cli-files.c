@@ -13,16 +13,21 @@
 #include "tke-key-part-file.h"
 #include "tke-signature-key-file.h"
 
-/* A FILE argument: a path when it has a slash, else a name in the files directory (with or
- * without its suffix). */
-static char *
-resolve_file (TkeCli *cli, const char *arg, const char *suffix, GError **error)
+char *
+tke_cli_resolve_file (TkeCli *cli, const char *arg, const char *suffix, GError **error)
 {
   g_autofree char *dir = NULL;
   g_autofree char *path = NULL;
 
   if (strchr (arg, '/') != NULL)
-    return g_strdup (arg);
+    {
+      if (!g_file_test (arg, G_FILE_TEST_IS_REGULAR))
+        {
+          tke_cli_bad_input (cli, error, "there is no file %s.", arg);
+          return NULL;
+        }
+      return g_canonicalize_filename (arg, NULL);
+    }
   dir = tke_cli_files_dir (cli, error);
   if (dir == NULL)
     return NULL;
@@ -74,20 +79,26 @@ cmd_sigkeys (TkeCli *cli, int argc, char **argv, GError **error)
   print_skipped (skipped);
 
   if (!cli->json)
-    printf ("%-24s %-30s %-6s %s\n", "FILE", "ADMIN NAME", "CURVE", "SUBJECT KEY ID");
+    printf ("%-24s %-8s %-30s %-6s %s\n", "FILE", "SELECTED", "ADMIN NAME", "CURVE",
+            "SUBJECT KEY ID");
   for (guint i = 0; i < files->len; i++)
     {
       TkeSignatureKeyFileInfo *info = files->pdata[i];
       g_autofree char *base = g_path_get_basename (info->path);
       const char *curve = info->has_certificate ? tke_curve_name (info->curve) : "?";
+      g_autofree char *canonical = g_canonicalize_filename (info->path, NULL);
+      gboolean selected = FALSE;
 
+      for (guint s = 0; s < cli->config->sigkeys->len; s++)
+        selected = selected || g_str_equal (cli->config->sigkeys->pdata[s], canonical);
       if (cli->json)
-        json_array_append_new (json,
-                               json_pack ("{s:s, s:s?, s:s?, s:s}", "file", info->path, "name",
-                                          info->name, "ski", info->ski, "curve", curve));
+        json_array_append_new (json, json_pack ("{s:s, s:b, s:s?, s:s?, s:s}", "file", info->path,
+                                                "selected", selected, "name", info->name, "ski",
+                                                info->ski, "curve", curve));
       else
-        printf ("%-24s %-30s %-6s %s\n", base, info->name != NULL ? info->name : "(encrypted)",
-                curve, info->ski != NULL ? info->ski : "");
+        printf ("%-24s %-8s %-30s %-6s %s\n", base, selected ? "true" : "false",
+                info->name != NULL ? info->name : "(encrypted)", curve,
+                info->ski != NULL ? info->ski : "");
     }
   if (cli->json)
     tke_cli_print_json (json);
@@ -131,7 +142,7 @@ cmd_sigkey_add (TkeCli *cli, int argc, char **argv, GError **error)
   dir = tke_cli_files_dir (cli, error);
   if (dir == NULL)
     return FALSE;
-  password = tke_cli_read_password (cli, "Password for the new file: ", TRUE, error);
+  password = tke_cli_read_password (cli, "the password for the new file", TRUE, error);
   if (password == NULL)
     return FALSE;
   path = tke_files_dir_new_path (dir, argv[1], TKE_SIGNATURE_KEY_FILE_SUFFIX);
@@ -152,7 +163,7 @@ remove_file (TkeCli *cli, int argc, char **argv, const char *suffix, const char 
 
   if (argc != 2)
     return tke_cli_bad_input (cli, error, "give the FILE to remove.");
-  path = resolve_file (cli, argv[1], suffix, error);
+  path = tke_cli_resolve_file (cli, argv[1], suffix, error);
   if (path == NULL)
     return FALSE;
   consequence =
@@ -175,6 +186,46 @@ cmd_sigkey_rm (TkeCli *cli, int argc, char **argv, GError **error)
     return FALSE;
   return remove_file (cli, argc, argv, TKE_SIGNATURE_KEY_FILE_SUFFIX, "The signature key file",
                       tke_signature_key_file_delete, error);
+}
+
+static gboolean
+cmd_sigkey_sel (TkeCli *cli, int argc, char **argv, GError **error)
+{
+  gboolean none = FALSE;
+  const GOptionEntry entries[] = {
+    { "none", 0, 0, G_OPTION_ARG_NONE, &none, "Select no file: commands sign with cards", NULL },
+    { NULL },
+  };
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+
+  if (!tke_cli_parse (cli, entries, "FILE...",
+                      "Selects the signature key files that sign unit commands, in the order "
+                      "given (their passwords are asked in that order); with files selected, "
+                      "unit commands sign with them instead of cards.",
+                      TKE_CLI_OPT_FILES, &argc, &argv, error))
+    return FALSE;
+  if (none == (argc > 1))
+    return tke_cli_bad_input (cli, error, "give the FILEs to select, or --none.");
+  for (int a = 1; a < argc; a++)
+    {
+      g_autoptr (TkeSignatureKeyFileInfo) info = NULL;
+      char *path = tke_cli_resolve_file (cli, argv[a], TKE_SIGNATURE_KEY_FILE_SUFFIX, error);
+
+      if (path == NULL)
+        return FALSE;
+      g_ptr_array_add (paths, path);
+      info = tke_signature_key_file_read_info (path, error);
+      if (info == NULL)
+        return FALSE;
+    }
+  g_ptr_array_set_size (cli->config->sigkeys, 0);
+  for (guint i = 0; i < paths->len; i++)
+    g_ptr_array_add (cli->config->sigkeys, g_strdup (paths->pdata[i]));
+  if (!tke_cli_save_config (cli, error))
+    return FALSE;
+  printf ("%u signature key file(s) selected%s.\n", cli->config->sigkeys->len,
+          cli->config->sigkeys->len == 0 ? ": unit commands sign with cards" : "");
+  return TRUE;
 }
 
 static gboolean
@@ -297,7 +348,7 @@ cmd_mk_add (TkeCli *cli, int argc, char **argv, GError **error)
   dir = tke_cli_files_dir (cli, error);
   if (dir == NULL)
     return FALSE;
-  password = tke_cli_read_password (cli, "Password for the new file: ", TRUE, error);
+  password = tke_cli_read_password (cli, "the password for the new file", TRUE, error);
   if (password == NULL)
     return FALSE;
   path = tke_files_dir_new_path (dir, description, TKE_KEY_PART_FILE_SUFFIX);
@@ -325,6 +376,7 @@ cmd_mk_rm (TkeCli *cli, int argc, char **argv, GError **error)
 const TkeCliCommand tke_cli_file_commands[] = {
   { "sigkeys", cmd_sigkeys, "List signature key files" },
   { "sigkey-add", cmd_sigkey_add, "Generate a signature key file for NAME" },
+  { "sigkey-sel", cmd_sigkey_sel, "Select the signature key files that sign" },
   { "sigkey-rm", cmd_sigkey_rm, "Delete a signature key file" },
   { "mks", cmd_mks, "List key part files" },
   { "mk-add", cmd_mk_add, "Make a key part file: --random | --value HEX" },

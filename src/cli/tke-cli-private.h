@@ -40,6 +40,8 @@ typedef struct
   gint card_timeout;
 
   TkeTerminalPrompter *prompter;
+  /* The lines of --password-file, used one per file in the order files are opened. */
+  GQueue *passwords;
   /* What to exit with when the command succeeded (cryptounit-compare: the units differ). */
   TkeCliExit exit_code;
 } TkeCli;
@@ -65,7 +67,7 @@ gboolean tke_cli_bad_input (TkeCli *cli, GError **error, const char *format, ...
 void tke_cli_print_json (json_t *value);
 /* Saves the configuration. */
 gboolean tke_cli_save_config (TkeCli *cli, GError **error);
-/* Reads a password: from --password-file (a file, or - for stdin: its first line), else the
+/* Reads a password: the next line of --password-file (a file, or - for stdin), else from the
  * terminal with echo off (asked twice when confirm). */
 TkeSecret *tke_cli_read_password (TkeCli *cli, const char *prompt, gboolean confirm,
                                   GError **error);
@@ -81,6 +83,20 @@ GPtrArray *tke_cli_unit_states (TkeCli *cli, GPtrArray *units, GError **error);
 /* Runs a ceremony operation through the engine with the terminal prompter, prints its result and
  * returns FALSE with an error when any unit refused or could not be reached. */
 gboolean tke_cli_run_ceremony (TkeCli *cli, TkeCeremonyOp op, json_t *params, GError **error);
+
+/* A FILE argument: a path when it has a slash, else a name in the files directory (with or
+ * without suffix); an error when there is no such file. */
+char *tke_cli_resolve_file (TkeCli *cli, const char *arg, const char *suffix, GError **error);
+/* Prints an operation's result (table or JSON) and fails with TKE_ERROR_UNIT_REFUSED or
+ * TKE_ERROR_UNIT_UNREACHABLE when a unit did not accept it. */
+gboolean tke_cli_report_result (TkeCli *cli, const TkeCeremonyResult *result, GError **error);
+/* Whether the operation signs with the selected signature key files instead of cards. */
+gboolean tke_cli_signs_with_files (TkeCli *cli);
+/* Runs a unit operation signed by the selected signature key files (tke-cli-file-ceremony.c):
+ * admin_file is the new administrator's signature key file (admin-add), part_files the key part
+ * files (mk-load). */
+gboolean tke_cli_run_with_files (TkeCli *cli, TkeCeremonyOp op, json_t *params,
+                                 const char *admin_file, char **part_files, GError **error);
 
 extern const TkeCliCommand tke_cli_unit_commands[];
 extern const TkeCliCommand tke_cli_card_commands[];

@@ -635,21 +635,49 @@ run_simple (TkeCli *cli, int argc, char **argv, TkeCeremonyOp op, const char *de
   const GOptionEntry entries[] = { { NULL } };
 
   if (!tke_cli_parse (cli, entries, NULL, description,
-                      TKE_CLI_OPT_JSON | TKE_CLI_OPT_PINS | TKE_CLI_OPT_READERS | TKE_CLI_OPT_YES,
+                      TKE_CLI_OPT_JSON | TKE_CLI_OPT_PINS | TKE_CLI_OPT_READERS | TKE_CLI_OPT_YES |
+                          TKE_CLI_OPT_PASSWORD,
                       &argc, &argv, error))
     return FALSE;
   if (argc > 1)
     return tke_cli_bad_input (cli, error, "%s takes no argument.", cli->command);
+  if (tke_cli_signs_with_files (cli))
+    return tke_cli_run_with_files (cli, op, NULL, NULL, NULL, error);
   return tke_cli_run_ceremony (cli, op, NULL, error);
 }
 
 static gboolean
 cmd_admin_add (TkeCli *cli, int argc, char **argv, GError **error)
 {
-  return run_simple (cli, argc, argv, TKE_CEREMONY_ADD_ADMINISTRATOR,
-                     "Installs the administrator of the card in reader 1 into the selected "
-                     "crypto units, signed by the quorum of administrator cards.",
-                     error);
+  g_autofree char *sigkey = NULL;
+  g_autofree char *path = NULL;
+  const GOptionEntry entries[] = {
+    { "sigkey", 0, 0, G_OPTION_ARG_FILENAME, &sigkey,
+      "The new administrator's signature key file (its password is asked), instead of a card",
+      "FILE" },
+    { NULL },
+  };
+
+  if (!tke_cli_parse (cli, entries, NULL,
+                      "Installs an administrator into the selected crypto units: the one of the "
+                      "card in reader 1, or of a signature key file; signed by the quorum of "
+                      "administrator cards, or of the selected signature key files.",
+                      TKE_CLI_OPT_JSON | TKE_CLI_OPT_PINS | TKE_CLI_OPT_READERS | TKE_CLI_OPT_YES |
+                          TKE_CLI_OPT_PASSWORD | TKE_CLI_OPT_FILES,
+                      &argc, &argv, error))
+    return FALSE;
+  if (argc > 1)
+    return tke_cli_bad_input (cli, error, "cryptounit-admin-add takes no argument.");
+  if (sigkey == NULL && tke_cli_signs_with_files (cli))
+    return tke_cli_bad_input (cli, error,
+                              "signing with files, give the new administrator's signature key "
+                              "file with --sigkey FILE (or sigkey-sel --none to use cards).");
+  if (sigkey == NULL)
+    return tke_cli_run_ceremony (cli, TKE_CEREMONY_ADD_ADMINISTRATOR, NULL, error);
+  path = tke_cli_resolve_file (cli, sigkey, ".p12", error);
+  if (path == NULL)
+    return FALSE;
+  return tke_cli_run_with_files (cli, TKE_CEREMONY_ADD_ADMINISTRATOR, NULL, path, NULL, error);
 }
 
 static gboolean
@@ -664,7 +692,8 @@ cmd_admin_rm (TkeCli *cli, int argc, char **argv, GError **error)
   if (!tke_cli_parse (cli, entries, "NAME|SKI",
                       "Removes an administrator from the selected crypto units, signed by the "
                       "revocation quorum.",
-                      TKE_CLI_OPT_JSON | TKE_CLI_OPT_PINS | TKE_CLI_OPT_READERS | TKE_CLI_OPT_YES,
+                      TKE_CLI_OPT_JSON | TKE_CLI_OPT_PINS | TKE_CLI_OPT_READERS | TKE_CLI_OPT_YES |
+                          TKE_CLI_OPT_PASSWORD,
                       &argc, &argv, error))
     return FALSE;
   if (argc != 2)
@@ -691,6 +720,9 @@ cmd_admin_rm (TkeCli *cli, int argc, char **argv, GError **error)
                               "changed.",
                               argv[1]);
   json_object_set_new (params, "ski", json_string (ski));
+  if (tke_cli_signs_with_files (cli))
+    return tke_cli_run_with_files (cli, TKE_CEREMONY_REMOVE_ADMINISTRATOR, params, NULL, NULL,
+                                   error);
   return tke_cli_run_ceremony (cli, TKE_CEREMONY_REMOVE_ADMINISTRATOR, params, error);
 }
 
@@ -709,7 +741,8 @@ cmd_thrhld_set (TkeCli *cli, int argc, char **argv, GError **error)
   if (!tke_cli_parse (cli, entries, NULL,
                       "Sets the signature thresholds of the selected crypto units (leaving "
                       "imprint mode), signed by the quorum.",
-                      TKE_CLI_OPT_JSON | TKE_CLI_OPT_PINS | TKE_CLI_OPT_READERS | TKE_CLI_OPT_YES,
+                      TKE_CLI_OPT_JSON | TKE_CLI_OPT_PINS | TKE_CLI_OPT_READERS | TKE_CLI_OPT_YES |
+                          TKE_CLI_OPT_PASSWORD,
                       &argc, &argv, error))
     return FALSE;
   if (argc > 1)
@@ -722,6 +755,8 @@ cmd_thrhld_set (TkeCli *cli, int argc, char **argv, GError **error)
     json_object_set_new (params, "signature", json_integer (signature));
   if (revocation != 0)
     json_object_set_new (params, "revocation", json_integer (revocation));
+  if (tke_cli_signs_with_files (cli))
+    return tke_cli_run_with_files (cli, TKE_CEREMONY_CHANGE_THRESHOLDS, params, NULL, NULL, error);
   return tke_cli_run_ceremony (cli, TKE_CEREMONY_CHANGE_THRESHOLDS, params, error);
 }
 
@@ -729,16 +764,23 @@ static gboolean
 cmd_mk_load (TkeCli *cli, int argc, char **argv, GError **error)
 {
   gint parts = 0;
+  g_auto (GStrv) part_files = NULL;
   const GOptionEntry entries[] = {
     { "parts", 0, 0, G_OPTION_ARG_INT, &parts, "How many key parts make the key: 2 or 3", "N" },
+    { "mk", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &part_files,
+      "A key part file, instead of a card (once per part; their passwords are asked in order, "
+      "before those of the signature key files)",
+      "FILE" },
     { NULL },
   };
   json_auto_t *params = json_object ();
 
   if (!tke_cli_parse (cli, entries, NULL,
                       "Loads the new master key register of the selected crypto units from key "
-                      "parts on cards in reader 2, signed by an administrator card in reader 1.",
-                      TKE_CLI_OPT_JSON | TKE_CLI_OPT_PINS | TKE_CLI_OPT_READERS | TKE_CLI_OPT_YES,
+                      "parts on cards in reader 2 (or key part files), signed by an administrator "
+                      "card in reader 1 (or the selected signature key files).",
+                      TKE_CLI_OPT_JSON | TKE_CLI_OPT_PINS | TKE_CLI_OPT_READERS | TKE_CLI_OPT_YES |
+                          TKE_CLI_OPT_PASSWORD | TKE_CLI_OPT_FILES,
                       &argc, &argv, error))
     return FALSE;
   if (argc > 1)
@@ -747,6 +789,32 @@ cmd_mk_load (TkeCli *cli, int argc, char **argv, GError **error)
     return tke_cli_bad_input (cli, error, "--parts is 2 or 3.");
   if (parts != 0)
     json_object_set_new (params, "parts", json_integer (parts));
+  if (part_files != NULL || tke_cli_signs_with_files (cli))
+    {
+      g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+
+      if (!tke_cli_signs_with_files (cli))
+        return tke_cli_bad_input (cli, error,
+                                  "loading from key part files signs with signature key files: "
+                                  "select them with sigkey-sel first.");
+      if (part_files == NULL)
+        return tke_cli_bad_input (cli, error,
+                                  "signing with files, give each key part file with --mk FILE.");
+      if (parts != 0 && (guint) parts != g_strv_length (part_files))
+        return tke_cli_bad_input (cli, error, "--parts %d but %u --mk files.", parts,
+                                  g_strv_length (part_files));
+      for (guint i = 0; part_files[i] != NULL; i++)
+        {
+          char *path = tke_cli_resolve_file (cli, part_files[i], ".jwe", error);
+
+          if (path == NULL)
+            return FALSE;
+          g_ptr_array_add (paths, path);
+        }
+      g_ptr_array_add (paths, NULL);
+      return tke_cli_run_with_files (cli, TKE_CEREMONY_LOAD, params, NULL, (char **) paths->pdata,
+                                     error);
+    }
   return tke_cli_run_ceremony (cli, TKE_CEREMONY_LOAD, params, error);
 }
 

@@ -229,37 +229,90 @@ first_line_secret (const char *data, gsize len, const char *name, GError **error
   return tke_secret_new_from ((const guint8 *) data, end, error);
 }
 
+static gboolean
+load_password_lines (TkeCli *cli, GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  gsize start = 0;
+  const char *name = g_str_equal (cli->password_file, "-") ? "standard input" : cli->password_file;
+
+  cli->passwords = g_queue_new ();
+  if (g_str_equal (cli->password_file, "-"))
+    {
+      g_autoptr (GByteArray) bytes = g_byte_array_new ();
+      guint8 buffer[4096];
+      gssize got;
+
+      while ((got = read (STDIN_FILENO, buffer, sizeof buffer)) > 0 || (got < 0 && errno == EINTR))
+        {
+          if (got < 0)
+            continue;
+          if (bytes->len + got > 64 * MAX_PASSWORD)
+            break;
+          g_byte_array_append (bytes, buffer, got);
+        }
+      tke_wipe (buffer, sizeof buffer);
+      if (got < 0)
+        {
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                       "Standard input can't be read: %s.", g_strerror (errno));
+          return FALSE;
+        }
+      len = bytes->len;
+      contents = g_malloc (len + 1);
+      memcpy (contents, bytes->data, len);
+      tke_wipe (bytes->data, bytes->len);
+    }
+  else if (!g_file_get_contents (cli->password_file, &contents, &len, error))
+    return FALSE;
+
+  for (gsize i = 0; i <= len; i++)
+    {
+      gsize end = i;
+      TkeSecret *secret;
+
+      if (i < len && contents[i] != '\n')
+        continue;
+      if (end > start && contents[end - 1] == '\r')
+        end--;
+      if (end > start)
+        {
+          secret = first_line_secret (contents + start, end - start, name, error);
+          if (secret == NULL)
+            {
+              tke_wipe (contents, len);
+              return FALSE;
+            }
+          g_queue_push_tail (cli->passwords, secret);
+        }
+      start = i + 1;
+    }
+  tke_wipe (contents, len);
+  return TRUE;
+}
+
 TkeSecret *
 tke_cli_read_password (TkeCli *cli, const char *prompt, gboolean confirm, GError **error)
 {
-  if (cli->password_file != NULL && g_str_equal (cli->password_file, "-"))
-    {
-      g_autoptr (TkeSecret) buffer = tke_secret_new (MAX_PASSWORD + 2, error);
-      gsize len = 0;
-      TkeSecret *secret;
-      int c;
-
-      if (buffer == NULL)
-        return NULL;
-      while (len < MAX_PASSWORD + 1 && (c = getchar ()) != EOF && c != '\n')
-        tke_secret_data (buffer)[len++] = (guint8) c;
-      secret =
-          first_line_secret ((const char *) tke_secret_peek (buffer), len, "standard input", error);
-      return secret;
-    }
   if (cli->password_file != NULL)
     {
-      g_autofree char *contents = NULL;
-      gsize len = 0;
-      TkeSecret *secret;
-
-      if (!g_file_get_contents (cli->password_file, &contents, &len, error))
+      if (cli->passwords == NULL && !load_password_lines (cli, error))
         return NULL;
-      secret = first_line_secret (contents, len, cli->password_file, error);
-      tke_wipe (contents, len);
-      return secret;
+      if (g_queue_is_empty (cli->passwords))
+        {
+          g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                       "%s has no line left for “%s”: give one password a line, in the order "
+                       "the files are opened.",
+                       g_str_equal (cli->password_file, "-") ? "Standard input"
+                                                             : cli->password_file,
+                       prompt);
+          return NULL;
+        }
+      return g_queue_pop_head (cli->passwords);
     }
-  return tke_terminal_prompter_read_secret (cli->prompter, prompt, confirm, cli->cancellable,
+  g_printerr ("tkectl: %s\n", prompt);
+  return tke_terminal_prompter_read_secret (cli->prompter, "Password: ", confirm, cli->cancellable,
                                             error);
 }
 
@@ -488,6 +541,15 @@ print_result (TkeCli *cli, const TkeCeremonyResult *result)
   fflush (stdout);
 }
 
+static gboolean result_error (const TkeCeremonyResult *result, GError **error);
+
+gboolean
+tke_cli_report_result (TkeCli *cli, const TkeCeremonyResult *result, GError **error)
+{
+  print_result (cli, result);
+  return result_error (result, error);
+}
+
 static gboolean
 result_error (const TkeCeremonyResult *result, GError **error)
 {
@@ -713,5 +775,7 @@ tke_cli_main (int argc, char **argv)
   g_free (cli.reader1);
   g_free (cli.reader2);
   g_free (cli.files_dir);
+  if (cli.passwords != NULL)
+    g_queue_free_full (cli.passwords, (GDestroyNotify) tke_secret_free);
   return code;
 }

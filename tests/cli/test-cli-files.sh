@@ -8,6 +8,7 @@ set -u
 build=${TKE_BUILD_ROOT:-.}
 tkectl=${TKECTL:-$build/src/cli/tkectl}
 python=/usr/bin/python3
+softunit=$build/src/softunit/tke-softunit
 
 n=0
 failed=0
@@ -16,7 +17,8 @@ not_ok () { n=$((n + 1)); failed=1; echo "not ok $n - $1"; }
 diag () { sed 's/^/# /' "$@"; }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+su_pid=''
+trap '[ -n "$su_pid" ] && kill "$su_pid" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work" || exit 1
 export TKE_CONFIG_DIR=$work/config
 export TKE_FILES=$work/files
@@ -133,6 +135,128 @@ expect "service-add of a non-https URL is bad input" 2 "https" service-add http:
 expect "service-add of a service nobody runs exits 6" 6 "can't be reached" \
   service-add https://127.0.0.1:1 --api-key k --yes
 [ ! -e "$TKE_CONFIG_DIR/config.json" ] && ok "no service was saved" || not_ok "config written"
+
+
+# The seed ceremony with files only (the CLI path of IBM's docs) -------------------------------
+export TKE_CONFIG_DIR=$work/config2
+export TKE_FILES=$work/files2
+"$softunit" --state-dir "$work/softunit" --listen 127.0.0.1:0 >softunit.out 2>softunit.err &
+su_pid=$!
+for _ in $(seq 1 100); do
+  grep -q '^Units:' softunit.out 2>/dev/null && break
+  sleep 0.1
+done
+url=$(sed -n 's/^URL: //p' softunit.out)
+fingerprint=$(sed -n 's/^Certificate SHA-256: //p' softunit.out)
+api_key=$(sed -n 's/^API key: //p' softunit.out)
+unit_states () {
+  "$python" - "$url" "$api_key" <<'PY'
+import json, ssl, sys, urllib.request
+url, key = sys.argv[1], sys.argv[2]
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+def get(path):
+    req = urllib.request.Request(url + path, headers={"Authorization": "Bearer " + key})
+    with urllib.request.urlopen(req, context=ctx) as answer:
+        return json.load(answer)
+print(json.dumps([get("/v1/units/" + u["id"]) for i in get("/v1/instances")["instances"]
+                  for u in i["units"]], sort_keys=True))
+PY
+}
+lines () { # lines N: N lines of the password
+  for _ in $(seq 1 "$1"); do echo 'correct horse battery staple'; done >pw.lines
+}
+# check DESCRIPTION COMMAND...: ok when tkectl exits 0.
+check () {
+  local desc=$1
+  shift
+  if "$tkectl" "$@" >out.txt 2>err.txt </dev/null; then
+    ok "$desc"
+  else
+    not_ok "$desc (exit $?)"
+    diag out.txt err.txt
+  fi
+}
+# Dave's key comes from openssl, not from tkectl: P-384 in a PKCS#12 of its own making.
+openssl ecparam -name secp384r1 -genkey -noout -out dave.key 2>/dev/null
+openssl req -x509 -new -key dave.key -subj /CN=Dave -days 365 -out dave.crt 2>/dev/null
+mkdir -p -m 0700 "$TKE_FILES"
+openssl pkcs12 -export -inkey dave.key -in dave.crt -passout file:pw -out "$TKE_FILES/Dave.p12" 2>/dev/null
+chmod 600 "$TKE_FILES/Dave.p12"
+rm -f dave.key
+
+check "files: service-add and select the five units" service-add "$url" --api-key "$api_key" \
+  --fingerprint "$fingerprint"
+"$tkectl" cryptounit-add 1 2 3 4 5 >/dev/null 2>&1
+for name in Alice Bob; do
+  "$tkectl" sigkey-add "$name" --password-file pw >/dev/null 2>&1
+done
+for i in 1 2 3; do
+  "$tkectl" mk-add --random --description "Key part $i" --password-file pw >/dev/null 2>&1
+done
+check "files: sigkey-sel Alice and Bob" sigkey-sel Alice Bob
+lines 1
+check "files: admin-add Alice from her file (imprint mode)" cryptounit-admin-add --sigkey Alice \
+  --password-file pw.lines
+check "files: admin-add Bob" cryptounit-admin-add --sigkey Bob --password-file pw.lines
+lines 2
+check "files: thresholds 2/2 signed by Alice's and Bob's files" cryptounit-thrhld-set \
+  --signature 2 --revocation 2 --password-file pw.lines
+before=$(unit_states)
+printf 'not the password\n' >bad.lines
+"$tkectl" cryptounit-mk-load --mk Key_part_1 --mk Key_part_2 --mk Key_part_3 \
+  --password-file bad.lines >out.txt 2>err.txt </dev/null
+rc=$?
+if [ "$rc" = 7 ] && grep -q "Key_part_1.jwe" err.txt && [ "$(unit_states)" = "$before" ]; then
+  ok "files: a wrong password exits 7, names the file, and no unit changed"
+else
+  not_ok "files: wrong password (exit $rc)"
+  diag err.txt
+fi
+lines 4
+check "files: mk-load from three key part files, signed by Alice's file" cryptounit-mk-load \
+  --mk Key_part_1 --mk Key_part_2 --mk Key_part_3 --password-file pw.lines
+lines 2
+check "files: mk-commit signed by both files" cryptounit-mk-commit --password-file pw.lines
+# Dave (the openssl file) becomes an administrator and signs set immediate alone.
+lines 3
+check "files: admin-add Dave from openssl's PKCS#12, signed by Alice and Bob" \
+  cryptounit-admin-add --sigkey Dave --password-file pw.lines
+check "files: sigkey-sel Dave" sigkey-sel Dave
+lines 1
+check "files: mk-setimm signed by Dave's P-384 file" cryptounit-mk-setimm --yes \
+  --password-file pw.lines
+grep -q "by Dave" err.txt && ok "files: Dave signed set immediate" || { not_ok "Dave did not sign"; diag err.txt; }
+
+unit_states >states.json
+if "$python" - "$TKE_FILES" <<'PY'
+import glob, hashlib, json, sys
+from jwcrypto import jwe, jwk
+key = bytes(32)
+for path in sorted(glob.glob(sys.argv[1] + "/Key_part_*.jwe")):
+    token = jwe.JWE()
+    token.deserialize(open(path).read())
+    token.decrypt(jwk.JWK.from_password("correct horse battery staple"))
+    key = bytes(a ^ b for a, b in zip(key, token.payload))
+vp = bytearray(hashlib.sha256(b"\x01" + key).digest())
+vp[-4:] = b"\0\0\0\0"
+states = json.load(open("states.json"))
+assert len(states) == 5
+for s in states:
+    assert s["mode"] == "normal", s["mode"]
+    assert [a["name"] for a in s["admins"]] == ["Alice", "Bob", "Dave"], s["admins"]
+    assert s["admins"][2]["curve"] == "P-384", s["admins"][2]
+    assert s["thresholds"] == {"signature": 2, "revocation": 2}, s["thresholds"]
+    assert s["registers"]["current"] == {"state": "Valid", "vp": vp.hex()}, (s["registers"], vp.hex())
+    assert s["registers"]["new"]["state"] == "Empty"
+PY
+then
+  ok "files: all 5 units normal, admins Alice, Bob and Dave (P-384), 2/2, current Valid with the VP of the XOR of the parts (decrypted by jwcrypto)"
+else
+  not_ok "files: unit states after the ceremony"
+fi
+"$tkectl" cryptounit-compare >out.txt 2>err.txt && ok "files: cryptounit-compare finds the units the same" || { not_ok "compare"; diag out.txt err.txt; }
 
 echo "1..$n"
 exit $failed
