@@ -578,6 +578,53 @@ test_ceremony_unit_fails_then_retry (World *world, gconstpointer data)
   assert_all_units (world, expected_vp);
 }
 
+/* When the PIN of the second part's card is asked, that card is pulled three APDUs later: in the
+ * middle of taking the part out, after the operator gave the PIN. */
+static void
+pull_second_part_card (const TkePinRequest *request, gpointer user_data)
+{
+  World *world = user_data;
+
+  if (strstr (request->purpose, "Master key part 2") != NULL)
+    tke_virtual_reader_manager_remove_after (TKE_VIRTUAL_READER_MANAGER (world->readers), READER2,
+                                             3);
+}
+
+static void
+test_ceremony_card_pulled_during_load (World *world, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeCeremonyResult) result = NULL;
+  json_auto_t *before = NULL;
+  json_auto_t *after = NULL;
+
+  initialize_cards (world);
+  generate_admins_and_parts (world);
+  install_admins_and_thresholds (world);
+  before = unit_state (world, 0, 0);
+
+  tke_scripted_prompter_set_pin_handler (world->prompter, pull_second_part_card, world);
+  tke_scripted_prompter_push_number (world->prompter, 3);
+  expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_PART1]);
+  expect_card (world, TKE_READER_ROLE_2, CARD_PART2);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_PART2]);
+  empty_readers (world);
+  result = tke_ceremony_run (world->ceremony, TKE_CEREMONY_LOAD, NULL, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_CARD_REMOVED);
+  g_clear_error (&error);
+
+  /* Nothing was sent: the units are as they were, their new register still empty. */
+  after = unit_state (world, 0, 0);
+  g_assert_true (json_equal (before, after));
+
+  /* With the card back, the load goes through. */
+  tke_scripted_prompter_set_pin_handler (world->prompter, NULL, NULL);
+  script_load (world);
+  run_ok (world, TKE_CEREMONY_LOAD);
+}
+
 static void
 test_ceremony_refused_early (World *world, gconstpointer data)
 {
@@ -612,6 +659,8 @@ main (int argc, char **argv)
               test_ceremony_cancel_in_quorum, world_tear_down);
   g_test_add ("/ceremony/unit-fails-then-retry", World, NULL, world_set_up,
               test_ceremony_unit_fails_then_retry, world_tear_down);
+  g_test_add ("/ceremony/card-pulled-during-load", World, NULL, world_set_up,
+              test_ceremony_card_pulled_during_load, world_tear_down);
   g_test_add ("/ceremony/refused-early", World, NULL, world_set_up, test_ceremony_refused_early,
               world_tear_down);
 

@@ -36,6 +36,8 @@ struct _TkeScriptedPrompter
   GPtrArray *transcript;
   TkeCardHandler card_handler;
   gpointer card_handler_data;
+  TkePinHandler pin_handler;
+  gpointer pin_handler_data;
 };
 
 static void tke_scripted_prompter_iface_init (TkePrompterInterface *iface);
@@ -150,6 +152,8 @@ scripted_ask_pin (TkePrompter *prompter, const TkePinRequest *request, GCancella
           request->reader_name ? request->reader_name : "no reader",
           request->card ? request->card : "no card", request->tries_left, request->purpose);
 
+  if (self->pin_handler != NULL)
+    self->pin_handler (request, self->pin_handler_data);
   answer = next_answer (self, ANSWER_PIN, cancellable, error);
   if (answer == NULL)
     return NULL;
@@ -311,6 +315,16 @@ tke_scripted_prompter_set_card_handler (TkeScriptedPrompter *self, TkeCardHandle
 
   self->card_handler = handler;
   self->card_handler_data = user_data;
+}
+
+void
+tke_scripted_prompter_set_pin_handler (TkeScriptedPrompter *self, TkePinHandler handler,
+                                       gpointer user_data)
+{
+  g_return_if_fail (TKE_IS_SCRIPTED_PROMPTER (self));
+
+  self->pin_handler = handler;
+  self->pin_handler_data = user_data;
 }
 
 void

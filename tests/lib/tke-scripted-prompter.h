@@ -13,7 +13,12 @@ G_DECLARE_FINAL_TYPE (TkeScriptedPrompter, tke_scripted_prompter, TKE, SCRIPTED_
 /* Called (on the ceremony's thread) when the ceremony waits for a card: the test inserts one. */
 typedef void (*TkeCardHandler) (const TkeCardRequest *request, gpointer user_data);
 
+/* Called (on the ceremony's thread) when a PIN is asked, before the script answers it. */
+typedef void (*TkePinHandler) (const TkePinRequest *request, gpointer user_data);
+
 TkeScriptedPrompter *tke_scripted_prompter_new (void);
+void tke_scripted_prompter_set_pin_handler (TkeScriptedPrompter *self, TkePinHandler handler,
+                                            gpointer user_data);
 void tke_scripted_prompter_set_card_handler (TkeScriptedPrompter *self, TkeCardHandler handler,
                                              gpointer user_data);
 
