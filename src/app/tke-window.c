@@ -13,6 +13,7 @@
 #include "tke-demo-world.h"
 #include "tke-error.h"
 #include "tke-gui-prompter.h"
+#include "tke-journal-window.h"
 #include "tke-master-keys-page.h"
 #include "tke-pcsc-reader.h"
 #include "tke-smart-card-page.h"
@@ -491,11 +492,20 @@ connect_service_action (GSimpleAction *action, GVariant *parameter, gpointer use
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+static void
+show_journal_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  TkeWindow *self = TKE_WINDOW (user_data);
+  TkeJournal *journal = tke_workspace_get_journal (self->workspace);
+
+  gtk_window_present (
+      GTK_WINDOW (tke_journal_window_new (GTK_WINDOW (self), tke_journal_get_path (journal))));
+}
+
 static const GActionEntry win_actions[] = {
-  { "show-page", tke_window_show_page_action, "s" },
-  { "add-crypto-units", units_by_number_action },
-  { "remove-crypto-units", units_by_number_action },
-  { "connect-service", connect_service_action },
+  { "show-page", tke_window_show_page_action, "s" }, { "add-crypto-units", units_by_number_action },
+  { "remove-crypto-units", units_by_number_action }, { "connect-service", connect_service_action },
+  { "show-journal", show_journal_action },
 };
 
 static void
@@ -765,4 +775,6 @@ tke_window_install_accels (GtkApplication *app)
 
       gtk_application_set_accels_for_action (app, detailed, accels);
     }
+  gtk_application_set_accels_for_action (app, "win.show-journal",
+                                         (const char *[]){ "<Control>j", NULL });
 }

@@ -16,6 +16,7 @@
 #include "tke-ceremony-dialog.h"
 #include "tke-demo-world.h"
 #include "tke-gui-prompter.h"
+#include "tke-journal-window.h"
 #include "tke-secmem.h"
 #include "tke-unit-client.h"
 #include "tke-window.h"
@@ -638,6 +639,32 @@ assert_journal (Gui *gui)
   for (guint i = 0; i < N_CARDS; i++)
     g_assert_null (strstr (contents, card_pins[i]));
   g_assert_null (strstr (contents, NEW_PUK));
+
+  /* The window shows it: the chain verifies, and the operations are there with who signed. */
+  {
+    GtkWindow *window = NULL;
+    GListModel *toplevels = gtk_window_get_toplevels ();
+    g_autofree char *text = NULL;
+    gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+
+    g_action_group_activate_action (G_ACTION_GROUP (gui->window), "show-journal", NULL);
+    for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+      {
+        g_autoptr (GObject) item = g_list_model_get_item (toplevels, i);
+
+        if (TKE_IS_JOURNAL_WINDOW (item))
+          window = GTK_WINDOW (item);
+      }
+    g_assert_nonnull (window);
+    text = tke_journal_window_dup_text (TKE_JOURNAL_WINDOW (window));
+    g_assert_nonnull (strstr (text, "16 operations; the chain of the journal verifies."));
+    g_assert_nonnull (strstr (text, "set-immediate"));
+    g_assert_nonnull (strstr (text, "signed by Bob"));
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+    screenshot (GTK_WIDGET (window), "journal");
+    gtk_window_destroy (window);
+  }
 }
 
 static void

@@ -1209,7 +1209,8 @@ run_generate_signature_key (Run *run, GError **error)
     return NULL;
 
   journal_card (run, "card", card->info);
-  tke_journal_entry_add_signer (run->entry, name, ski);
+  tke_journal_entry_add_detail (run->entry, "administrator", name);
+  tke_journal_entry_add_detail (run->entry, "administrator_ski", ski);
   return g_strdup_printf ("The signature key of administrator %s is on the card in %s.\nSKI %s",
                           name, card->reader, ski);
 }
