@@ -42,6 +42,9 @@ main (int argc, char **argv)
   g_autoptr (GMainLoop) loop = NULL;
 
   setlocale (LC_ALL, "");
+  /* The wire protocol is TLS 1.3 only; glib-networking takes GnuTLS priorities from here. An
+   * administrator's own setting wins. */
+  g_setenv ("G_TLS_GNUTLS_PRIORITY", "NORMAL:-VERS-ALL:+VERS-TLS1.3", FALSE);
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {

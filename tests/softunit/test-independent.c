@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <glib/gstdio.h>
 
@@ -196,11 +198,53 @@ test_curl_errors (void)
   g_assert_cmpint (tke_softunit_unit_get_counter (unit), ==, 0);
 }
 
+/* The service program speaks TLS 1.3 and nothing older. */
+static void
+test_tls13_only (void)
+{
+  const char *build_root = g_getenv ("TKE_BUILD_ROOT");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *binary = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *instances = NULL;
+  g_autofree char *out = NULL;
+  TestProcess process = { 0 };
+  int status = -1;
+
+  if (build_root == NULL ||
+      !g_spawn_command_line_sync ("curl --version", &out, NULL, &status, NULL) || status != 0)
+    {
+      g_printerr ("SKIP: needs curl and TKE_BUILD_ROOT (run under meson test)\n");
+      g_test_skip ("SKIP: needs curl and TKE_BUILD_ROOT (run under meson test)");
+      return;
+    }
+  binary = g_build_filename (build_root, "src", "softunit", "tke-softunit", NULL);
+  dir = g_dir_make_tmp ("tke-softunit-tls-XXXXXX", &error);
+  g_assert_true (test_spawn_service (binary, dir, 1, 0, &process));
+  instances = g_strconcat (process.url, "/v1/instances", NULL);
+  {
+    const char *argv[] = { "--tlsv1.3", instances, NULL };
+    g_assert_cmpuint (curl (NULL, argv, NULL), ==, 401);
+  }
+  {
+    const char *argv[] = { "--tls-max", "1.2", instances, NULL };
+    g_assert_cmpuint (curl (NULL, argv, NULL), ==, 0);
+  }
+  kill (process.pid, SIGTERM);
+  waitpid (process.pid, NULL, 0);
+  g_spawn_close_pid (process.pid);
+  g_free (process.url);
+  g_free (process.fingerprint);
+  g_free (process.api_key);
+  test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/softunit/independent/jwcrypto", test_jwcrypto);
   g_test_add_func ("/softunit/independent/curl", test_curl_errors);
+  g_test_add_func ("/softunit/independent/tls13-only", test_tls13_only);
   return g_test_run ();
 }
