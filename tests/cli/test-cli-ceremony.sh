@@ -406,6 +406,40 @@ fi
 rc=$?
 [ "$rc" = 0 ] && grep -q "configured the same" out.txt && ok "cryptounit-compare finds the units the same" || { not_ok "compare (exit $rc)"; diag out.txt err.txt; }
 
+# Copying: the key parts of part1's card onto the spare card, then files onto it ------------------
+step "card-init the spare card" 0 "" "spare" "123456 12121212 12345678 87654321" -- \
+  card-init --description "Spare"
+step "card-copy copies part1's key part to the spare card" 0 "part1" "spare" \
+  "${pin[part1]} 12121212" -- card-copy
+printf 'correct horse battery staple\n' >pw
+TKE_FILES=$work/files "$tkectl" sigkey-add Erin --password-file pw >/dev/null 2>&1
+TKE_FILES=$work/files "$tkectl" mk-add --value "${key_parts[1]}" --description "Part 2 from a file" \
+  --password-file pw >/dev/null 2>&1
+step "card-import-sigkey puts Erin's file on the spare card" 0 "" "spare" "12121212" -- \
+  card-import-sigkey "$work/files/Erin.p12" --password-file pw
+step "card-import-keypart puts the key part file on the spare card" 0 "" "spare" "12121212" -- \
+  card-import-keypart "$work/files/Part_2_from_a_file.jwe" --password-file pw
+insert 2 spare
+"$tkectl" card-info --json --reader2 "${readers[2]}" >spare.json 2>err.txt
+pull 2
+if "$python" - "${key_parts[0]}" "${key_parts[1]}" <<'PY'
+import hashlib, json, sys
+def vp(hexpart):
+    v = bytearray(hashlib.sha256(b"\x01" + bytes.fromhex(hexpart)).digest())
+    v[-4:] = b"\0\0\0\0"
+    return v.hex()
+card = json.load(open("spare.json"))
+assert card["admin"] == "Erin", card
+assert [p["vp"] for p in card["parts"]] == [vp(sys.argv[1]), vp(sys.argv[2])], card["parts"]
+assert card["parts"][1]["description"] == "Part 2 from a file", card["parts"]
+PY
+then
+  ok "the spare card holds Erin's key and the two parts with the VPs of the originals"
+else
+  not_ok "spare card contents"
+  diag spare.json err.txt
+fi
+
 # Refusals before anything is signed, and an unreachable service -------------------------------
 before=$(unit_states)
 step "thresholds above the number of administrators are refused as bad input" 2 "" "" "" -- \

@@ -258,5 +258,58 @@ else
 fi
 "$tkectl" cryptounit-compare >out.txt 2>err.txt && ok "files: cryptounit-compare finds the units the same" || { not_ok "compare"; diag out.txt err.txt; }
 
+# The other register operations and zeroize, still with files only.
+check "files: sigkey-sel Alice Bob Dave" sigkey-sel Alice Bob Dave
+lines 3
+check "files: mk-load from two key part files" cryptounit-mk-load --mk Key_part_1 --mk Key_part_2 \
+  --password-file pw.lines
+lines 2
+check "files: mk-commit" cryptounit-mk-commit --password-file pw.lines
+check "files: mk-rotate" cryptounit-mk-rotate --password-file pw.lines
+unit_states >states.json
+if "$python" - "$TKE_FILES" <<'PY'
+import hashlib, json, sys
+from jwcrypto import jwe, jwk
+key = bytes(32)
+for i in (1, 2):
+    token = jwe.JWE()
+    token.deserialize(open("%s/Key_part_%d.jwe" % (sys.argv[1], i)).read())
+    token.decrypt(jwk.JWK.from_password("correct horse battery staple"))
+    key = bytes(a ^ b for a, b in zip(key, token.payload))
+vp = bytearray(hashlib.sha256(b"\x01" + key).digest())
+vp[-4:] = b"\0\0\0\0"
+for s in json.load(open("states.json")):
+    assert s["registers"]["current"] == {"state": "Valid", "vp": vp.hex()}, s["registers"]
+    assert s["registers"]["new"]["state"] == "Empty", s["registers"]
+PY
+then ok "files: after rotate the current key is the XOR of parts 1 and 2"; else not_ok "rotate"; fi
+lines 3
+check "files: mk-load parts 2 and 3" cryptounit-mk-load --mk Key_part_2 --mk Key_part_3 \
+  --password-file pw.lines
+lines 1
+check "files: mk-clrnew" cryptounit-mk-clrnew --yes --password-file pw.lines
+check "files: mk-clrcur" cryptounit-mk-clrcur --yes --password-file pw.lines
+lines 2
+check "files: admin-rm Dave signed by the revocation quorum" cryptounit-admin-rm Dave \
+  --password-file pw.lines
+unit_states >states.json
+if "$python" -c '
+import json
+for s in json.load(open("states.json")):
+    assert s["registers"]["new"]["state"] == "Empty" and s["registers"]["current"]["state"] == "Empty", s["registers"]
+    assert [a["name"] for a in s["admins"]] == ["Alice", "Bob"], s["admins"]
+'; then ok "files: both registers empty, Dave removed"; else not_ok "clear and admin-rm"; fi
+lines 1
+"$tkectl" cryptounit-zeroize --password-file pw.lines >out.txt 2>err.txt </dev/null
+rc=$?
+[ "$rc" = 2 ] && grep -q -- "--yes" err.txt && ok "files: zeroize without --yes and no terminal is refused (2)" || { not_ok "zeroize without --yes (exit $rc)"; diag err.txt; }
+check "files: zeroize" cryptounit-zeroize --yes --password-file pw.lines
+unit_states >states.json
+if "$python" -c '
+import json
+for s in json.load(open("states.json")):
+    assert s["mode"] == "imprint" and s["admins"] == [], s
+'; then ok "files: zeroized units are back in imprint mode without administrators"; else not_ok "zeroize"; fi
+
 echo "1..$n"
 exit $failed
