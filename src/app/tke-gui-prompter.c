@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n.h>
+
 #include "tke-error.h"
 #include "tke-gui-prompter.h"
 
@@ -399,7 +401,7 @@ gui_card_wait_end (TkePrompter *prompter)
   post (TKE_GUI_PROMPTER (prompter), emission);
 }
 
-static const char *const pin_titles[] = { "PIN", "New PIN", "PUK" };
+static const char *const pin_titles[] = { N_ ("PIN"), N_ ("New PIN"), N_ ("PUK"), N_ ("Password") };
 
 static TkeSecret *
 gui_ask_pin (TkePrompter *prompter, const TkePinRequest *request, GCancellable *cancellable,

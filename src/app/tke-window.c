@@ -55,6 +55,8 @@ static const TkeCeremonyOp ceremony_ops[] = {
   TKE_CEREMONY_GENERATE_SIGNATURE_KEY,
   TKE_CEREMONY_GENERATE_KEY_PART,
   TKE_CEREMONY_COPY_SMART_CARD,
+  TKE_CEREMONY_COPY_SIGNATURE_KEY_FILE,
+  TKE_CEREMONY_COPY_KEY_PART_FILE,
   TKE_CEREMONY_ADD_ADMINISTRATOR,
   TKE_CEREMONY_REMOVE_ADMINISTRATOR,
   TKE_CEREMONY_CHANGE_THRESHOLDS,
@@ -67,13 +69,6 @@ static const TkeCeremonyOp ceremony_ops[] = {
   TKE_CEREMONY_ZEROIZE,
 };
 
-/* The file operations need signature key and key part files, which this version lacks: their
- * buttons stay insensitive and say so. */
-static const char *const unavailable_actions[] = {
-  "copy-signature-key-file",
-  "copy-key-part-file",
-};
-
 /* Page names in tab order; Alt+1 .. Alt+5 show them. */
 static const char *const page_names[] = {
   "smart-card", "crypto-units", "administrators", "thresholds", "master-keys",
@@ -84,6 +79,8 @@ static const char *const op_titles[] = {
   [TKE_CEREMONY_GENERATE_SIGNATURE_KEY] = N_ ("Generate Signature Key"),
   [TKE_CEREMONY_GENERATE_KEY_PART] = N_ ("Generate Key Part"),
   [TKE_CEREMONY_COPY_SMART_CARD] = N_ ("Copy Smart Card"),
+  [TKE_CEREMONY_COPY_SIGNATURE_KEY_FILE] = N_ ("Copy Signature Key File"),
+  [TKE_CEREMONY_COPY_KEY_PART_FILE] = N_ ("Copy Key Part File"),
   [TKE_CEREMONY_ADD_ADMINISTRATOR] = N_ ("Add Administrator"),
   [TKE_CEREMONY_REMOVE_ADMINISTRATOR] = N_ ("Remove Administrator"),
   [TKE_CEREMONY_CHANGE_THRESHOLDS] = N_ ("Change Signature Thresholds"),
@@ -534,13 +531,6 @@ tke_window_add_actions (TkeWindow *self)
           g_simple_action_new (tke_ceremony_op_to_string (ceremony_ops[i]), NULL);
 
       g_signal_connect (action, "activate", G_CALLBACK (ceremony_action), self);
-      g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (action));
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (unavailable_actions); i++)
-    {
-      g_autoptr (GSimpleAction) action = g_simple_action_new (unavailable_actions[i], NULL);
-
-      g_simple_action_set_enabled (action, FALSE);
       g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (action));
     }
 }

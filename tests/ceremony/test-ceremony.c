@@ -13,6 +13,8 @@
 #include "tke-card-profile.h"
 #include "tke-ceremony.h"
 #include "tke-error.h"
+#include "tke-key-part-file.h"
+#include "tke-signature-key-file.h"
 #include "tke-scripted-prompter.h"
 #include "tke-softunit-service.h"
 #include "tke-unit-client.h"
@@ -625,6 +627,87 @@ test_ceremony_card_pulled_during_load (World *world, gconstpointer data)
   run_ok (world, TKE_CEREMONY_LOAD);
 }
 
+static TkeCardInfo *
+read_card (World *world, guint card)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeCardConnection) connection = NULL;
+  g_autoptr (TkePivClient) piv = NULL;
+  TkeCardInfo *info;
+
+  empty_readers (world);
+  g_assert_true (tke_virtual_reader_manager_insert (TKE_VIRTUAL_READER_MANAGER (world->readers),
+                                                    READER2, TKE_VIRTUAL_CARD (world->cards[card]),
+                                                    &error));
+  connection = tke_reader_manager_connect (world->readers, READER2, &error);
+  g_assert_no_error (error);
+  piv = tke_piv_client_new (connection);
+  info = tke_card_profile_read_info (piv, &error);
+  g_assert_no_error (error);
+  tke_card_connection_disconnect (connection, TRUE);
+  empty_readers (world);
+  return info;
+}
+
+static void
+test_ceremony_key_files_onto_cards (World *world, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *files = g_build_filename (world->dir, "files", NULL);
+  g_autofree char *sigkey_path = g_build_filename (files, "carol.p12", NULL);
+  g_autofree char *part_path = g_build_filename (files, "part.jwe", NULL);
+  g_autoptr (TkeSecret) password = tke_secret_new_from ((const guint8 *) "correct horse", 13, NULL);
+  g_autoptr (TkeSecret) part = tke_secret_new_random (TKE_KEY_PART_LEN, NULL);
+  g_autoptr (TkeSignatureKeyFileInfo) sigkey = NULL;
+  g_autoptr (TkeKeyPartFileInfo) part_file = NULL;
+  g_autoptr (TkeCeremonyResult) result = NULL;
+  g_autoptr (TkeCardInfo) info = NULL;
+  json_auto_t *params = json_pack ("{s:s}", "files_dir", files);
+
+  g_assert_cmpint (g_mkdir_with_parents (files, 0700), ==, 0);
+  sigkey = tke_signature_key_file_create (sigkey_path, "Carol", TKE_CURVE_P256, password, &error);
+  g_assert_no_error (error);
+  part_file = tke_key_part_file_create (part_path, part, "Part from a file", password, &error);
+  g_assert_no_error (error);
+  initialize_cards (world);
+
+  /* A wrong password: a clear error, and the card is not touched. */
+  tke_scripted_prompter_push_pin (world->prompter, "wrong horse");
+  empty_readers (world);
+  result = tke_ceremony_run (world->ceremony, TKE_CEREMONY_COPY_SIGNATURE_KEY_FILE, params, NULL,
+                             &error);
+  g_assert_null (result);
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_WRONG_PASSWORD);
+  g_clear_error (&error);
+
+  tke_scripted_prompter_push_pin (world->prompter, "correct horse");
+  expect_card (world, TKE_READER_ROLE_2, CARD_ALICE);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_ALICE]);
+  empty_readers (world);
+  result = tke_ceremony_run (world->ceremony, TKE_CEREMONY_COPY_SIGNATURE_KEY_FILE, params, NULL,
+                             &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (result->summary, sigkey->ski));
+  g_clear_pointer (&result, tke_ceremony_result_free);
+  info = read_card (world, CARD_ALICE);
+  g_assert_cmpstr (info->admin_name, ==, "Carol");
+  g_clear_pointer (&info, tke_card_info_free);
+
+  tke_scripted_prompter_push_pin (world->prompter, "correct horse");
+  expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_PART1]);
+  empty_readers (world);
+  result =
+      tke_ceremony_run (world->ceremony, TKE_CEREMONY_COPY_KEY_PART_FILE, params, NULL, &error);
+  g_assert_no_error (error);
+  info = read_card (world, CARD_PART1);
+  g_assert_cmpuint (info->parts->len, ==, 1);
+  g_assert_cmpstr (((TkeKeyPartInfo *) info->parts->pdata[0])->description, ==, "Part from a file");
+  g_assert_cmpmem (((TkeKeyPartInfo *) info->parts->pdata[0])->vp, TKE_VP_LEN, part_file->vp,
+                   TKE_VP_LEN);
+  g_assert_cmpuint (tke_scripted_prompter_get_n_pending (world->prompter), ==, 0);
+}
+
 static void
 test_ceremony_refused_early (World *world, gconstpointer data)
 {
@@ -661,6 +744,8 @@ main (int argc, char **argv)
               test_ceremony_unit_fails_then_retry, world_tear_down);
   g_test_add ("/ceremony/card-pulled-during-load", World, NULL, world_set_up,
               test_ceremony_card_pulled_during_load, world_tear_down);
+  g_test_add ("/ceremony/key-files-onto-cards", World, NULL, world_set_up,
+              test_ceremony_key_files_onto_cards, world_tear_down);
   g_test_add ("/ceremony/refused-early", World, NULL, world_set_up, test_ceremony_refused_early,
               world_tear_down);
 

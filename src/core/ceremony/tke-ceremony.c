@@ -15,6 +15,9 @@
 #include "tke-command.h"
 #include "tke-ec-key.h"
 #include "tke-error.h"
+#include "tke-files-dir.h"
+#include "tke-key-part-file.h"
+#include "tke-signature-key-file.h"
 #include "tke-unit-client.h"
 #include "tke-unit-error.h"
 #include "tke-unit-jose.h"
@@ -62,6 +65,8 @@ static const struct
   { TKE_CEREMONY_GENERATE_SIGNATURE_KEY, "generate-signature-key", NULL },
   { TKE_CEREMONY_GENERATE_KEY_PART, "generate-key-part", NULL },
   { TKE_CEREMONY_COPY_SMART_CARD, "copy-smart-card", NULL },
+  { TKE_CEREMONY_COPY_SIGNATURE_KEY_FILE, "copy-signature-key-file", NULL },
+  { TKE_CEREMONY_COPY_KEY_PART_FILE, "copy-key-part-file", NULL },
   { TKE_CEREMONY_ADD_ADMINISTRATOR, "add-administrator", "admin.add" },
   { TKE_CEREMONY_REMOVE_ADMINISTRATOR, "remove-administrator", "admin.remove" },
   { TKE_CEREMONY_CHANGE_THRESHOLDS, "change-signature-thresholds", "thresholds.set" },
@@ -738,6 +743,8 @@ required_signatures (TkeCeremonyOp op, json_t *state, guint new_signature_thresh
       case TKE_CEREMONY_GENERATE_SIGNATURE_KEY:
       case TKE_CEREMONY_GENERATE_KEY_PART:
       case TKE_CEREMONY_COPY_SMART_CARD:
+      case TKE_CEREMONY_COPY_SIGNATURE_KEY_FILE:
+      case TKE_CEREMONY_COPY_KEY_PART_FILE:
       default:
         return 0;
     }
@@ -1380,6 +1387,235 @@ run_copy_smart_card (Run *run, GError **error)
 failed:
   g_string_free (summary, TRUE);
   return NULL;
+}
+
+/* Key files onto cards ---------------------------------------------------------------------- */
+
+/* The file to copy: the "file" parameter, else one chosen among the files of the directory. */
+static char *
+run_choose_file (Run *run, GPtrArray *paths, GPtrArray *labels, const char *kind, GError **error)
+{
+  const char *given = param_string (run, "file");
+  guint choice = 0;
+
+  if (given != NULL)
+    return g_strdup (given);
+  if (paths->len == 0)
+    {
+      g_autofree char *dir = param_string (run, "files_dir") != NULL
+                                 ? g_strdup (param_string (run, "files_dir"))
+                                 : tke_files_dir_get_default ();
+
+      g_set_error (error, TKE_ERROR, TKE_ERROR_NOT_FOUND,
+                   "There are no %s files in %s: make one with tkectl, or put it there.", kind,
+                   dir);
+      return NULL;
+    }
+  g_ptr_array_add (labels, NULL);
+  if (paths->len > 1 &&
+      !tke_prompter_choose (run->self->prompter, kind, (const char *const *) labels->pdata, &choice,
+                            run->cancellable, error))
+    return NULL;
+  return g_strdup (paths->pdata[choice]);
+}
+
+static char *
+run_files_dir (Run *run)
+{
+  const char *dir = param_string (run, "files_dir");
+
+  return dir != NULL ? g_strdup (dir) : tke_files_dir_get_default ();
+}
+
+static TkeSecret *
+run_file_password (Run *run, const char *path, GError **error)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *purpose = g_strdup_printf ("Open the key file %s", base);
+  TkePinRequest request = { TKE_PIN_KIND_PASSWORD, NULL, base, purpose, -1 };
+
+  return tke_prompter_ask_pin (run->self->prompter, &request, run->cancellable, error);
+}
+
+static char *
+run_copy_signature_key_file (Run *run, GError **error)
+{
+  static const char *const steps[] = { "Choose the signature key file", "Open it with its password",
+                                       "Insert a TKE card into reader 2", "Enter the card's PIN",
+                                       "Put the signature key on the card" };
+  g_autofree char *dir = run_files_dir (run);
+  g_autoptr (GPtrArray) files = NULL;
+  g_autoptr (GPtrArray) paths = g_ptr_array_new ();
+  g_autoptr (GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *path = NULL;
+  g_autofree char *purpose = NULL;
+  g_autoptr (TkeSecret) password = NULL;
+  g_autoptr (TkeSecret) pin = NULL;
+  g_autoptr (TkeSigner) signer = NULL;
+  g_autoptr (EVP_PKEY) key = NULL;
+  g_autoptr (Card) card = NULL;
+  TkeCurve curve;
+  gboolean pin_pad = FALSE;
+
+  run->steps = steps;
+  run->n_steps = G_N_ELEMENTS (steps);
+
+  run_step (run, 0);
+  if (param_string (run, "file") == NULL)
+    {
+      files = tke_signature_key_file_list (dir, NULL, error);
+      if (files == NULL)
+        return NULL;
+      for (guint i = 0; i < files->len; i++)
+        {
+          TkeSignatureKeyFileInfo *info = files->pdata[i];
+          g_autofree char *base = g_path_get_basename (info->path);
+
+          g_ptr_array_add (paths, info->path);
+          g_ptr_array_add (
+              labels, info->name != NULL
+                          ? g_strdup_printf ("%s (SKI %.16s…) — %s", info->name, info->ski, base)
+                          : g_strdup (base));
+        }
+    }
+  path = run_choose_file (run, paths, labels, "Signature key file", error);
+  if (path == NULL)
+    return NULL;
+
+  run_step (run, 1);
+  password = run_file_password (run, path, error);
+  if (password == NULL)
+    return NULL;
+  signer = tke_signature_key_file_load (path, password, &key, NULL, error);
+  g_clear_pointer (&password, tke_secret_free);
+  if (signer == NULL)
+    return NULL;
+  if (!tke_ec_key_get_curve (key, &curve, error))
+    return NULL;
+  if (curve == TKE_CURVE_P521)
+    {
+      refuse_early (error,
+                    "The key of %s is a P-521 key, which a PIV card can't hold: it can sign "
+                    "from its file only.",
+                    tke_signer_get_name (signer));
+      return NULL;
+    }
+
+  run_step (run, 2);
+  card = run_acquire_card (run, TKE_READER_ROLE_2, "a TKE card without a signature key",
+                           check_no_signature_key, NULL, error);
+  if (card == NULL)
+    return NULL;
+
+  run_step (run, 3);
+  purpose = g_strdup_printf ("Put the signature key of administrator %s on this card",
+                             tke_signer_get_name (signer));
+  if (!run_get_pin (run, card, TKE_PIN_KIND_PIN, purpose, &pin, &pin_pad, error))
+    return NULL;
+
+  run_step (run, 4);
+  run_pin_pad_begin (run, card, pin_pad, purpose);
+  if (!tke_card_profile_import_signature_key (card->piv, pin, key, tke_signer_get_name (signer),
+                                              error))
+    {
+      run_pin_pad_end (run, pin_pad);
+      return NULL;
+    }
+  run_pin_pad_end (run, pin_pad);
+
+  journal_card (run, "card", card->info);
+  tke_journal_entry_add_detail (run->entry, "file", path);
+  tke_journal_entry_add_detail (run->entry, "administrator", tke_signer_get_name (signer));
+  tke_journal_entry_add_detail (run->entry, "administrator_ski", tke_signer_get_ski (signer));
+  return g_strdup_printf ("The signature key of administrator %s is on the card in %s.\nSKI %s",
+                          tke_signer_get_name (signer), card->reader, tke_signer_get_ski (signer));
+}
+
+static char *
+run_copy_key_part_file (Run *run, GError **error)
+{
+  static const char *const steps[] = { "Choose the key part file", "Open it with its password",
+                                       "Insert a TKE card into reader 2", "Enter the card's PIN",
+                                       "Put the key part on the card" };
+  g_autofree char *dir = run_files_dir (run);
+  g_autoptr (GPtrArray) files = NULL;
+  g_autoptr (GPtrArray) paths = g_ptr_array_new ();
+  g_autoptr (GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *path = NULL;
+  g_autofree char *vp = NULL;
+  g_autoptr (TkeSecret) password = NULL;
+  g_autoptr (TkeSecret) pin = NULL;
+  g_autoptr (TkeSecret) part = NULL;
+  g_autoptr (TkeKeyPartFileInfo) info = NULL;
+  g_autoptr (TkeKeyPartInfo) stored = NULL;
+  g_autoptr (Card) card = NULL;
+  gboolean pin_pad = FALSE;
+
+  run->steps = steps;
+  run->n_steps = G_N_ELEMENTS (steps);
+
+  run_step (run, 0);
+  if (param_string (run, "file") == NULL)
+    {
+      files = tke_key_part_file_list (dir, NULL, error);
+      if (files == NULL)
+        return NULL;
+      for (guint i = 0; i < files->len; i++)
+        {
+          TkeKeyPartFileInfo *file = files->pdata[i];
+          g_autofree char *file_vp = tke_vp_to_hex (file->vp);
+
+          g_ptr_array_add (paths, file->path);
+          g_ptr_array_add (labels, g_strdup_printf ("“%s”, VP %.32s…", file->description, file_vp));
+        }
+    }
+  path = run_choose_file (run, paths, labels, "Key part file", error);
+  if (path == NULL)
+    return NULL;
+
+  run_step (run, 1);
+  password = run_file_password (run, path, error);
+  if (password == NULL)
+    return NULL;
+  /* The file's VP is checked against the part as it is read. */
+  part = tke_key_part_file_load (path, password, &info, error);
+  g_clear_pointer (&password, tke_secret_free);
+  if (part == NULL)
+    return NULL;
+
+  run_step (run, 2);
+  card = run_acquire_card (run, TKE_READER_ROLE_2, "a TKE card for the key part", check_initialized,
+                           NULL, error);
+  if (card == NULL)
+    return NULL;
+  if (card->info->parts->len >= TKE_CARD_MAX_PARTS)
+    {
+      refuse_early (error,
+                    "The card in %s holds %u key parts, as many as it can: use another card.",
+                    card->reader, card->info->parts->len);
+      return NULL;
+    }
+
+  run_step (run, 3);
+  if (!run_get_pin (run, card, TKE_PIN_KIND_PIN, "Put a key part from a file on this card", &pin,
+                    &pin_pad, error))
+    return NULL;
+
+  run_step (run, 4);
+  run_pin_pad_begin (run, card, pin_pad, "Put a key part from a file on this card");
+  stored = tke_card_profile_put_key_part (card->piv, pin, part, info->description, error);
+  run_pin_pad_end (run, pin_pad);
+  if (stored == NULL)
+    return NULL;
+
+  vp = tke_vp_format_two_lines (stored->vp);
+  journal_card (run, "card", card->info);
+  tke_journal_entry_add_detail (run->entry, "file", path);
+  tke_journal_entry_add_detail (run->entry, "description", info->description);
+  tke_journal_entry_add_vp (run->entry, "part", stored->vp);
+  return g_strdup_printf ("Key part “%s” from %s is on the card in %s. Its verification "
+                          "pattern:\n%s",
+                          info->description, path, card->reader, vp);
 }
 
 /* Unit operations --------------------------------------------------------------------------- */
@@ -2038,6 +2274,12 @@ tke_ceremony_run (TkeCeremony *self, TkeCeremonyOp op, json_t *params, GCancella
             break;
           case TKE_CEREMONY_COPY_SMART_CARD:
             summary = run_copy_smart_card (&run, &local_error);
+            break;
+          case TKE_CEREMONY_COPY_SIGNATURE_KEY_FILE:
+            summary = run_copy_signature_key_file (&run, &local_error);
+            break;
+          case TKE_CEREMONY_COPY_KEY_PART_FILE:
+            summary = run_copy_key_part_file (&run, &local_error);
             break;
           default:
             g_assert_not_reached ();

@@ -19,6 +19,8 @@ typedef enum
   TKE_CEREMONY_GENERATE_SIGNATURE_KEY,
   TKE_CEREMONY_GENERATE_KEY_PART,
   TKE_CEREMONY_COPY_SMART_CARD,
+  TKE_CEREMONY_COPY_SIGNATURE_KEY_FILE,
+  TKE_CEREMONY_COPY_KEY_PART_FILE,
   TKE_CEREMONY_ADD_ADMINISTRATOR,
   TKE_CEREMONY_REMOVE_ADMINISTRATOR,
   TKE_CEREMONY_CHANGE_THRESHOLDS,
@@ -102,7 +104,8 @@ void tke_ceremony_set_units (TkeCeremony *self, GPtrArray *units);
 
 /* Runs one operation to its end. params (may be NULL) answers questions beforehand: "name",
  * "description", "signature", "revocation", "ski", "parts" (2 or 3), "units" (an array of CRYPTO
- * UNIT NUMs to restrict to); whatever is missing is asked. A cancel or an error before anything
+ * UNIT NUMs to restrict to), "file" (a key file to copy onto a card) or "files_dir" (where to list
+ * key files; the files directory by default); whatever is missing is asked. A cancel or an error before anything
  * was sent leaves cards and units as they were and returns NULL with the error; once a command
  * was sent, the result says what each unit did. Blocking: call it on the ceremony worker. */
 TkeCeremonyResult *tke_ceremony_run (TkeCeremony *self, TkeCeremonyOp op, json_t *params,

@@ -28,6 +28,7 @@ typedef enum
   TKE_PIN_KIND_PIN,
   TKE_PIN_KIND_NEW_PIN, /* a new PIN: the front end asks for it twice */
   TKE_PIN_KIND_PUK,
+  TKE_PIN_KIND_PASSWORD, /* the password of a key file */
 } TkePinKind;
 
 typedef struct
