@@ -49,6 +49,9 @@ struct _TkeSoftunitService
   GMainLoop *loop;
   SoupServer *server;
   GThreadPool *pool;
+  /* Client connections seen, touched on the server thread only: a stopping server closes them,
+   * as soup_server_disconnect () leaves kept-alive connections open. */
+  GHashTable *sockets;
   char *url;
   GMutex start_lock;
   GCond start_cond;
@@ -341,6 +344,7 @@ tke_softunit_service_finalize (GObject *object)
   g_clear_pointer (&self->listen_host, g_free);
   g_clear_pointer (&self->service_key, tke_secret_free);
   g_clear_pointer (&self->instance_names, g_ptr_array_unref);
+  g_clear_pointer (&self->sockets, g_hash_table_unref);
   g_clear_pointer (&self->region, g_free);
   if (self->api_key != NULL)
     tke_wipe_string_free (g_steal_pointer (&self->api_key));
@@ -365,6 +369,7 @@ tke_softunit_service_init (TkeSoftunitService *self)
   self->units = g_ptr_array_new_with_free_func (g_object_unref);
   self->units_by_id = g_hash_table_new (g_str_hash, g_str_equal);
   self->instance_names = g_ptr_array_new_with_free_func (g_free);
+  self->sockets = g_hash_table_new (NULL, NULL);
   g_mutex_init (&self->start_lock);
   g_cond_init (&self->start_cond);
 }
@@ -500,6 +505,38 @@ is_authorized (TkeSoftunitService *self, SoupServerMessage *msg)
   return CRYPTO_memcmp (hash, self->api_key_hash, sizeof hash) == 0;
 }
 
+static void
+on_socket_finalized (gpointer data, GObject *where_the_object_was)
+{
+  TkeSoftunitService *self = data;
+
+  g_hash_table_remove (self->sockets, where_the_object_was);
+}
+
+static void
+track_socket (TkeSoftunitService *self, GSocket *socket)
+{
+  if (socket == NULL || g_hash_table_contains (self->sockets, socket))
+    return;
+  g_hash_table_add (self->sockets, socket);
+  g_object_weak_ref (G_OBJECT (socket), on_socket_finalized, self);
+}
+
+static void
+close_tracked_sockets (TkeSoftunitService *self)
+{
+  GHashTableIter iter;
+  gpointer socket;
+
+  g_hash_table_iter_init (&iter, self->sockets);
+  while (g_hash_table_iter_next (&iter, &socket, NULL))
+    {
+      g_object_weak_unref (socket, on_socket_finalized, self);
+      g_socket_shutdown (socket, TRUE, TRUE, NULL);
+      g_hash_table_iter_remove (&iter);
+    }
+}
+
 /* Before the body is read: refuse what is too big or unauthorized without reading it. */
 static void
 early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
@@ -507,6 +544,8 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
 {
   TkeSoftunitService *self = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  track_socket (self, soup_server_message_get_socket (msg));
 
   if (soup_message_headers_get_content_length (headers) > TKE_SOFTUNIT_MAX_BODY)
     {
@@ -845,6 +884,7 @@ server_thread (gpointer data)
 
   while (g_main_context_iteration (self->context, FALSE))
     ;
+  close_tracked_sockets (self);
   soup_server_disconnect (self->server);
   while (g_main_context_iteration (self->context, FALSE))
     ;
