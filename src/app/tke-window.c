@@ -49,25 +49,8 @@ struct _TkeWindow
 
 G_DEFINE_FINAL_TYPE (TkeWindow, tke_window, ADW_TYPE_APPLICATION_WINDOW)
 
-/* The operations that run as ceremonies, by action name (tke_ceremony_op_to_string). */
-static const TkeCeremonyOp ceremony_ops[] = {
-  TKE_CEREMONY_INITIALIZE_CARD,
-  TKE_CEREMONY_GENERATE_SIGNATURE_KEY,
-  TKE_CEREMONY_GENERATE_KEY_PART,
-  TKE_CEREMONY_COPY_SMART_CARD,
-  TKE_CEREMONY_COPY_SIGNATURE_KEY_FILE,
-  TKE_CEREMONY_COPY_KEY_PART_FILE,
-  TKE_CEREMONY_ADD_ADMINISTRATOR,
-  TKE_CEREMONY_REMOVE_ADMINISTRATOR,
-  TKE_CEREMONY_CHANGE_THRESHOLDS,
-  TKE_CEREMONY_LOAD,
-  TKE_CEREMONY_COMMIT,
-  TKE_CEREMONY_SET_IMMEDIATE,
-  TKE_CEREMONY_ROTATE,
-  TKE_CEREMONY_CLEAR_NEW,
-  TKE_CEREMONY_CLEAR_CURRENT,
-  TKE_CEREMONY_ZEROIZE,
-};
+/* Every ceremony operation is a window action named by tke_ceremony_op_to_string (). */
+#define N_CEREMONY_OPS (TKE_CEREMONY_ZEROIZE + 1)
 
 /* Page names in tab order; Alt+1 .. Alt+5 show them. */
 static const char *const page_names[] = {
@@ -510,10 +493,10 @@ update_actions (TkeWindow *self)
 {
   gboolean idle = !tke_ceremony_worker_get_busy (self->worker);
 
-  for (guint i = 0; i < G_N_ELEMENTS (ceremony_ops); i++)
+  for (guint op = 0; op < N_CEREMONY_OPS; op++)
     {
-      GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self),
-                                                    tke_ceremony_op_to_string (ceremony_ops[i]));
+      GAction *action =
+          g_action_map_lookup_action (G_ACTION_MAP (self), tke_ceremony_op_to_string (op));
 
       g_simple_action_set_enabled (G_SIMPLE_ACTION (action), idle);
     }
@@ -525,10 +508,9 @@ tke_window_add_actions (TkeWindow *self)
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions),
                                    self);
 
-  for (guint i = 0; i < G_N_ELEMENTS (ceremony_ops); i++)
+  for (guint op = 0; op < N_CEREMONY_OPS; op++)
     {
-      g_autoptr (GSimpleAction) action =
-          g_simple_action_new (tke_ceremony_op_to_string (ceremony_ops[i]), NULL);
+      g_autoptr (GSimpleAction) action = g_simple_action_new (tke_ceremony_op_to_string (op), NULL);
 
       g_signal_connect (action, "activate", G_CALLBACK (ceremony_action), self);
       g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (action));
