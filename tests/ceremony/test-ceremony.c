@@ -708,6 +708,53 @@ test_ceremony_key_files_onto_cards (World *world, gconstpointer data)
   g_assert_cmpuint (tke_scripted_prompter_get_n_pending (world->prompter), ==, 0);
 }
 
+/* A signature key file signs in place of a card: the same key, put on a card to install its
+ * administrator, then loaded from its file to sign the thresholds with no card asked for. */
+static void
+test_ceremony_file_signer (World *world, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *files = g_build_filename (world->dir, "files", NULL);
+  g_autofree char *path = g_build_filename (files, "carol.p12", NULL);
+  g_autoptr (TkeSecret) password = tke_secret_new_from ((const guint8 *) "correct horse", 13, NULL);
+  g_autoptr (TkeSignatureKeyFileInfo) file = NULL;
+  g_autoptr (TkeSigner) signer = NULL;
+  g_autoptr (GPtrArray) signers = g_ptr_array_new ();
+  g_autoptr (TkeCeremonyResult) result = NULL;
+  json_auto_t *params =
+      json_pack ("{s:s, s:i, s:i}", "file", path, "signature", 1, "revocation", 1);
+  json_auto_t *state = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (files, 0700), ==, 0);
+  file = tke_signature_key_file_create (path, "Carol", TKE_CURVE_P256, password, &error);
+  g_assert_no_error (error);
+  initialize_cards (world);
+
+  tke_scripted_prompter_push_pin (world->prompter, "correct horse");
+  expect_card (world, TKE_READER_ROLE_2, CARD_ALICE);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_ALICE]);
+  empty_readers (world);
+  result = tke_ceremony_run (world->ceremony, TKE_CEREMONY_COPY_SIGNATURE_KEY_FILE, params, NULL,
+                             &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&result, tke_ceremony_result_free);
+  expect_card (world, TKE_READER_ROLE_1, CARD_ALICE);
+  run_ok (world, TKE_CEREMONY_ADD_ADMINISTRATOR);
+
+  signer = tke_signature_key_file_load (path, password, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_ptr_array_add (signers, signer);
+  tke_ceremony_set_signers (world->ceremony, signers);
+  empty_readers (world);
+  result = tke_ceremony_run (world->ceremony, TKE_CEREMONY_CHANGE_THRESHOLDS, params, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tke_ceremony_result_get_n_failed (result), ==, 0);
+
+  state = unit_state (world, 0, 0);
+  g_assert_cmpstr (json_string_value (json_object_get (state, "mode")), ==, "normal");
+  g_assert_cmpuint (tke_scripted_prompter_get_n_pending (world->prompter), ==, 0);
+}
+
 static void
 test_ceremony_refused_early (World *world, gconstpointer data)
 {
@@ -746,6 +793,8 @@ main (int argc, char **argv)
               test_ceremony_card_pulled_during_load, world_tear_down);
   g_test_add ("/ceremony/key-files-onto-cards", World, NULL, world_set_up,
               test_ceremony_key_files_onto_cards, world_tear_down);
+  g_test_add ("/ceremony/file-signer", World, NULL, world_set_up, test_ceremony_file_signer,
+              world_tear_down);
   g_test_add ("/ceremony/refused-early", World, NULL, world_set_up, test_ceremony_refused_early,
               world_tear_down);
 

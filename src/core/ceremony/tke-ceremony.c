@@ -34,7 +34,8 @@ struct _TkeCeremony
   TkePrompter *prompter;
   TkeJournal *journal;
   char *reader_names[2];
-  GPtrArray *units; /* TkeCeremonyUnit */
+  GPtrArray *units;   /* TkeCeremonyUnit */
+  GPtrArray *signers; /* TkeSigner, used before cards */
 };
 
 G_DEFINE_FINAL_TYPE (TkeCeremony, tke_ceremony, G_TYPE_OBJECT)
@@ -842,8 +843,29 @@ run_collect_signatures (Run *run, TkeCommand *cmd, guint required, const char *p
   g_autoptr (GHashTable) signed_cards =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   QuorumCheck quorum = { run->states, signed_skis, signed_cards };
+  guint n = 0;
 
-  for (guint n = 0; n < required; n++)
+  /* Signers given beforehand (key files) sign first; cards make up the rest. */
+  for (guint i = 0; i < run->self->signers->len && n < required; i++)
+    {
+      TkeSigner *signer = run->self->signers->pdata[i];
+      const char *ski = tke_signer_get_ski (signer);
+
+      if (g_hash_table_contains (signed_skis, ski))
+        continue;
+      for (guint u = 0; u < run->states->len; u++)
+        if (!state_has_admin (run->states->pdata[u], ski))
+          return refuse_early (error, "%s is not an administrator of crypto unit %u.",
+                               tke_signer_get_name (signer),
+                               ((TkeCeremonyUnit *) run->units->pdata[u])->num);
+      if (!tke_command_add_signature (cmd, signer, run->cancellable, error))
+        return FALSE;
+      g_hash_table_add (signed_skis, g_strdup (ski));
+      tke_journal_entry_add_signer (run->entry, tke_signer_get_name (signer), ski);
+      n++;
+    }
+
+  for (; n < required; n++)
     {
       g_autofree char *wanted = NULL;
       g_autofree char *sign_purpose = NULL;
@@ -2382,6 +2404,7 @@ tke_ceremony_finalize (GObject *object)
   g_free (self->reader_names[0]);
   g_free (self->reader_names[1]);
   g_ptr_array_unref (self->units);
+  g_ptr_array_unref (self->signers);
 
   G_OBJECT_CLASS (tke_ceremony_parent_class)->finalize (object);
 }
@@ -2396,6 +2419,7 @@ static void
 tke_ceremony_init (TkeCeremony *self)
 {
   self->units = g_ptr_array_new_with_free_func ((GDestroyNotify) tke_ceremony_unit_free);
+  self->signers = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 TkeCeremony *
@@ -2423,6 +2447,17 @@ tke_ceremony_set_reader_names (TkeCeremony *self, const char *reader1, const cha
   g_free (self->reader_names[1]);
   self->reader_names[0] = reader1 != NULL && *reader1 ? g_strdup (reader1) : NULL;
   self->reader_names[1] = reader2 != NULL && *reader2 ? g_strdup (reader2) : NULL;
+}
+
+void
+tke_ceremony_set_signers (TkeCeremony *self, GPtrArray *signers)
+{
+  g_return_if_fail (TKE_IS_CEREMONY (self));
+  g_return_if_fail (signers != NULL);
+
+  g_ptr_array_set_size (self->signers, 0);
+  for (guint i = 0; i < signers->len; i++)
+    g_ptr_array_add (self->signers, g_object_ref (signers->pdata[i]));
 }
 
 void

@@ -99,6 +99,9 @@ TkeCeremony *tke_ceremony_new (TkeReaderManager *readers, TkePrompter *prompter,
                                TkeJournal *journal);
 /* NULL or "" picks the first (reader 1) or second (reader 2) reader in order of names. */
 void tke_ceremony_set_reader_names (TkeCeremony *self, const char *reader1, const char *reader2);
+/* Signers that sign before any card is asked for (signature key files, TkeSigner; referenced):
+ * each counts once toward a quorum, like an administrator card. */
+void tke_ceremony_set_signers (TkeCeremony *self, GPtrArray *signers);
 /* The units later operations act on (TkeCeremonyUnit; copied). */
 void tke_ceremony_set_units (TkeCeremony *self, GPtrArray *units);
 
