@@ -15,6 +15,8 @@
 /* How long a failed transmit waits for pcscd to notice that the card left (it polls the reader
  * every 400 ms), to tell "card removed" from other failures. */
 #define REMOVAL_GRACE_MS 1500
+/* How long a card pcscd lists as present may take to answer a connection. */
+#define SETTLE_MS 2000
 
 struct _TkePcscReaderManager
 {
@@ -475,6 +477,17 @@ tke_pcsc_reader_manager_interrupt (TkeReaderManager *manager, gpointer data)
   SCardCancel (state->context);
 }
 
+static gboolean
+reader_says_present (SCARDCONTEXT context, const char *reader)
+{
+  SCARD_READERSTATE state = { 0 };
+
+  state.szReader = reader;
+  state.dwCurrentState = SCARD_STATE_UNAWARE;
+  return SCardGetStatusChange (context, 0, &state, 1) == SCARD_S_SUCCESS &&
+         (state.dwEventState & SCARD_STATE_PRESENT) && !(state.dwEventState & SCARD_STATE_MUTE);
+}
+
 static TkeCardConnection *
 tke_pcsc_reader_manager_connect (TkeReaderManager *manager, const char *reader, GError **error)
 {
@@ -488,9 +501,20 @@ tke_pcsc_reader_manager_connect (TkeReaderManager *manager, const char *reader, 
       pcsc_failed (error, rv, reader, "connecting");
       return NULL;
     }
-  rv = SCardConnect (connection->context, reader, SCARD_SHARE_SHARED,
-                     SCARD_PROTOCOL_T1 | SCARD_PROTOCOL_T0, &connection->card,
-                     &connection->protocol);
+  for (gint64 deadline = g_get_monotonic_time () + SETTLE_MS * 1000;;)
+    {
+      rv = SCardConnect (connection->context, reader, SCARD_SHARE_SHARED,
+                         SCARD_PROTOCOL_T1 | SCARD_PROTOCOL_T0, &connection->card,
+                         &connection->protocol);
+      /* A card that has just arrived may be listed before pcscd has powered it: while the
+       * reader still says a card is there, give it a moment. */
+      if ((rv != SCARD_E_NO_SMARTCARD && rv != SCARD_W_REMOVED_CARD &&
+           rv != SCARD_W_UNPOWERED_CARD && rv != SCARD_W_UNRESPONSIVE_CARD) ||
+          g_get_monotonic_time () > deadline || !reader_says_present (connection->context, reader))
+        break;
+      g_debug ("Connecting to \"%s\": %s; trying again", reader, pcsc_stringify_error (rv));
+      g_usleep (50 * 1000);
+    }
   if (rv != SCARD_S_SUCCESS)
     {
       SCardReleaseContext (connection->context);
