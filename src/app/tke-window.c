@@ -537,6 +537,20 @@ tke_window_close_request (GtkWindow *window)
   return GTK_WINDOW_CLASS (tke_window_parent_class)->close_request (window);
 }
 
+static gboolean
+tke_window_start_watching (gpointer data)
+{
+  TkeWindow *self = data;
+
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return G_SOURCE_REMOVE;
+  tke_reader_manager_watch (self->readers, self->cancellable);
+  tke_window_refresh_readers (self);
+  if (self->demo == NULL)
+    tke_workspace_refresh (self->workspace);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 demo_service_added (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -593,7 +607,6 @@ tke_window_setup (TkeWindow *self, TkeApplication *app, GError **error)
 
       g_signal_connect_object (self->readers, events[i], G_CALLBACK (reader_event), self, 0);
     }
-  tke_reader_manager_watch (self->readers, self->cancellable);
   g_signal_connect_object (self->settings, "changed::reader-1",
                            G_CALLBACK (tke_window_refresh_readers), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::reader-2",
@@ -614,12 +627,12 @@ tke_window_setup (TkeWindow *self, TkeApplication *app, GError **error)
                                        self->cancellable, demo_service_added, g_object_ref (self));
     }
   else
-    {
-      adw_view_stack_set_visible_child_name (self->stack, page_names[0]);
-      tke_workspace_refresh (self->workspace);
-    }
-  tke_window_refresh_readers (self);
+    adw_view_stack_set_visible_child_name (self->stack, page_names[0]);
   workspace_changed (self->workspace, self);
+
+  /* Readers and services are looked at once the window is on screen: the tabs say "Looking for
+   * the reader…" until then, and the first frame waits for neither. */
+  g_idle_add_full (G_PRIORITY_LOW, tke_window_start_watching, g_object_ref (self), g_object_unref);
   return TRUE;
 }
 
