@@ -51,6 +51,19 @@ if [ -z "$bad" ] && [ "$count" -ge 35 ]; then
 else
   not_ok "--help of:$bad ($count commands)"
 fi
+# Bash completion: commands, then a command's options from its --help.
+completion=${TKE_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/data/completions/tkectl
+got=$(PATH=$(dirname "$tkectl"):$PATH bash -c '
+  source "$1"
+  COMP_WORDS=(tkectl cryptounit-mk-c); COMP_CWORD=1; _tkectl; echo "${COMPREPLY[*]}"
+  COMP_WORDS=(tkectl cryptounit-thrhld-set --rev); COMP_CWORD=2; _tkectl; echo "${COMPREPLY[*]}"
+' _ "$completion" 2>&1)
+if [ "$got" = "cryptounit-mk-commit cryptounit-mk-clrnew cryptounit-mk-clrcur
+--revocation" ]; then
+  ok "bash completion completes commands and options"
+else
+  not_ok "bash completion gave: $got"
+fi
 expect "an unknown command is bad input" 2 "not a command" frobnicate
 expect "an unknown option is bad input" 2 "Unknown option" cryptounits --frob
 
