@@ -100,9 +100,7 @@ test_round_trip (void)
 
   g_test_message ("key part file: p2c %u, create %.3f s, load %.3f s", TKE_KEY_PART_FILE_ITERATIONS,
                   create_s, load_s);
-  /* The count is for an operator's patience, not a benchmark: far below a second, far above
-   * nothing. */
-  g_assert_cmpfloat (load_s, <, 5.0);
+  /* A million rounds cannot take less than this on any machine: the count is really applied. */
   g_assert_cmpfloat (load_s, >, 0.01);
 }
 

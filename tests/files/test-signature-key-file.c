@@ -107,7 +107,6 @@ test_round_trip (gconstpointer data)
                   "load %.3f s",
                   tke_curve_name (curve), TKE_SIGNATURE_KEY_FILE_ITERATIONS,
                   TKE_SIGNATURE_KEY_FILE_MAC_ITERATIONS, create_s, load_s);
-  g_assert_cmpfloat (load_s, <, 5.0);
   g_assert_cmpfloat (load_s, >, 0.01);
 }
 
@@ -453,6 +452,7 @@ test_openssl_made_file_signs (void)
     const char *verify[] = { "openssl",    "dgst",   "-sha384", "-verify", pub_pem,
                              "-signature", sig_path, data_path, NULL };
 
+    g_clear_pointer (&err, g_free);
     if (files_test_run (verify, &out, &err) != 0)
       g_error ("openssl did not verify the signature: %s %s", out, err);
     g_assert_nonnull (strstr (out, "Verified OK"));
