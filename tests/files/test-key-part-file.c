@@ -301,6 +301,61 @@ test_flipped_bytes (void)
     }
 }
 
+/* A file that asks for more rounds than the ceiling is refused before any key derivation, so a
+ * planted file cannot stall a load. */
+static void
+test_iteration_ceiling (void)
+{
+  g_autofree char *dir = files_test_make_dir ();
+  g_autoptr (TkeSecret) part = counting_part (8);
+  g_autofree char *path = make_fast_file (dir, "fast.jwe", part, PASSWORD);
+  g_autofree char *greedy = g_build_filename (dir, "greedy.jwe", NULL);
+  g_autoptr (TkeSecret) password = files_test_secret (PASSWORD);
+  g_autoptr (GBytes) text = files_test_read (path);
+  g_autoptr (GBytes) header_bytes = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = g_strndup (g_bytes_get_data (text, NULL), g_bytes_get_size (text));
+  g_autofree char *old_b64 = NULL;
+  g_autofree char *new_header = NULL;
+  g_autofree char *new_b64 = NULL;
+  g_autofree char *old_count = g_strdup_printf ("\"p2c\":%d", FAST_ITERATIONS);
+  g_autofree char *new_count = g_strdup_printf ("\"p2c\":%d", TKE_KEY_PART_FILE_MAX_ITERATIONS + 1);
+  g_auto (GStrv) pieces = NULL;
+  g_autofree char *rewritten = NULL;
+  const char *start, *end;
+  gint64 before;
+
+  start = strstr (contents, "\"protected\": \"");
+  g_assert_nonnull (start);
+  start += strlen ("\"protected\": \"");
+  end = strchr (start, '"');
+  old_b64 = g_strndup (start, (gsize) (end - start));
+  header_bytes = tke_b64url_decode (old_b64, &error);
+  g_assert_no_error (error);
+  {
+    g_autofree char *header =
+        g_strndup (g_bytes_get_data (header_bytes, NULL), g_bytes_get_size (header_bytes));
+    g_auto (GStrv) parts = g_strsplit (header, old_count, 2);
+
+    g_assert_cmpuint (g_strv_length (parts), ==, 2);
+    new_header = g_strjoinv (new_count, parts);
+  }
+  new_b64 = tke_b64url_encode ((const guint8 *) new_header, strlen (new_header));
+  pieces = g_strsplit (contents, old_b64, 2);
+  rewritten = g_strjoinv (new_b64, pieces);
+  files_test_write (greedy, (const guint8 *) rewritten, strlen (rewritten));
+
+  g_assert_null (tke_key_part_file_read_info (greedy, &error));
+  assert_corrupt_naming (error, greedy);
+  g_assert_nonnull (strstr (error->message, "iteration count"));
+  g_clear_error (&error);
+  before = g_get_monotonic_time ();
+  g_assert_null (tke_key_part_file_load (greedy, password, NULL, &error));
+  assert_corrupt_naming (error, greedy);
+  /* Ten million rounds would take seconds; the refusal takes none. */
+  g_assert_cmpint (g_get_monotonic_time () - before, <, G_USEC_PER_SEC / 2);
+}
+
 static void
 test_list_and_delete (void)
 {
@@ -475,6 +530,7 @@ main (int argc, char **argv)
                    test_no_overwrite_and_bad_arguments);
   g_test_add_func ("/key-part-file/truncated", test_truncated);
   g_test_add_func ("/key-part-file/flipped-bytes", test_flipped_bytes);
+  g_test_add_func ("/key-part-file/iteration-ceiling", test_iteration_ceiling);
   g_test_add_func ("/key-part-file/list-and-delete", test_list_and_delete);
   g_test_add_func ("/key-part-file/jwcrypto-opens-ours", test_jwcrypto_opens_ours);
   g_test_add_func ("/key-part-file/ours-opens-jwcrypto", test_ours_opens_jwcrypto);

@@ -258,6 +258,51 @@ test_flipped_bytes (void)
   g_assert_cmpuint (corrupt, >, len / 2);
 }
 
+/* A file whose MAC asks for more rounds than the ceiling is refused before any key derivation.
+ * It is made at the ceiling (10,000,000, DER 02 04 00 98 96 80), then raised by one in place. */
+static void
+test_iteration_ceiling (void)
+{
+  g_autofree char *dir = files_test_make_dir ();
+  g_autofree char *path = g_build_filename (dir, "ceiling.p12", NULL);
+  g_autofree char *greedy = g_build_filename (dir, "greedy.p12", NULL);
+  g_autoptr (TkeSecret) password = files_test_secret (PASSWORD);
+  g_autoptr (EVP_PKEY) key = NULL;
+  g_autoptr (TkeSignatureKeyFileInfo) info = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GError) error = NULL;
+  const guint8 count[] = { 0x02, 0x04, 0x00, 0x98, 0x96, 0x80 };
+  g_autofree guint8 *copy = NULL;
+  gsize len;
+  gint64 before;
+
+  key = tke_ec_key_generate (TKE_CURVE_P256, &error);
+  g_assert_no_error (error);
+  info = tke_signature_key_file_write_with_iterations (
+      path, "Ivan", key, password, 1, TKE_SIGNATURE_KEY_FILE_MAX_ITERATIONS, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (TKE_SIGNATURE_KEY_FILE_MAX_ITERATIONS, ==, 0x989680);
+
+  /* The MAC's iteration count is the last field of the file. */
+  bytes = files_test_read (path);
+  len = g_bytes_get_size (bytes);
+  copy = g_memdup2 (g_bytes_get_data (bytes, NULL), len);
+  g_assert_cmpmem (copy + len - sizeof count, sizeof count, count, sizeof count);
+  copy[len - 1] = 0x81;
+  files_test_write (greedy, copy, len);
+
+  g_clear_pointer (&info, tke_signature_key_file_info_free);
+  info = tke_signature_key_file_read_info (greedy, &error);
+  g_assert_null (info);
+  assert_corrupt_naming (error, greedy);
+  g_assert_nonnull (strstr (error->message, "iteration count"));
+  g_clear_error (&error);
+  before = g_get_monotonic_time ();
+  g_assert_null (tke_signature_key_file_load (greedy, password, NULL, NULL, &error));
+  assert_corrupt_naming (error, greedy);
+  g_assert_cmpint (g_get_monotonic_time () - before, <, G_USEC_PER_SEC / 2);
+}
+
 static void
 test_list_and_delete (void)
 {
@@ -553,6 +598,7 @@ main (int argc, char **argv)
                    test_no_overwrite_and_bad_arguments);
   g_test_add_func ("/signature-key-file/truncated", test_truncated);
   g_test_add_func ("/signature-key-file/flipped-bytes", test_flipped_bytes);
+  g_test_add_func ("/signature-key-file/iteration-ceiling", test_iteration_ceiling);
   g_test_add_func ("/signature-key-file/list-and-delete", test_list_and_delete);
   g_test_add_func ("/signature-key-file/openssl-opens-ours", test_openssl_opens_ours);
   g_test_add_func ("/signature-key-file/openssl-made-file-signs", test_openssl_made_file_signs);
