@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -330,6 +331,41 @@ remove_tree (const char *path)
   g_rmdir (path);
 }
 
+/* Temporary state directories still in use: removed at exit when their owner never freed the
+ * service (an app quitting with the demo world alive). */
+G_LOCK_DEFINE_STATIC (temporary_dirs);
+static GPtrArray *temporary_dirs;
+
+static void
+remove_temporary_dirs_at_exit (void)
+{
+  G_LOCK (temporary_dirs);
+  for (guint i = 0; temporary_dirs != NULL && i < temporary_dirs->len; i++)
+    remove_tree (temporary_dirs->pdata[i]);
+  G_UNLOCK (temporary_dirs);
+}
+
+static void
+register_temporary_dir (const char *dir, gboolean add)
+{
+  G_LOCK (temporary_dirs);
+  if (temporary_dirs == NULL)
+    {
+      temporary_dirs = g_ptr_array_new_with_free_func (g_free);
+      atexit (remove_temporary_dirs_at_exit);
+    }
+  if (add)
+    g_ptr_array_add (temporary_dirs, g_strdup (dir));
+  else
+    for (guint i = 0; i < temporary_dirs->len; i++)
+      if (g_str_equal (temporary_dirs->pdata[i], dir))
+        {
+          g_ptr_array_remove_index_fast (temporary_dirs, i);
+          break;
+        }
+  G_UNLOCK (temporary_dirs);
+}
+
 static void
 tke_softunit_service_finalize (GObject *object)
 {
@@ -339,7 +375,10 @@ tke_softunit_service_finalize (GObject *object)
   g_clear_pointer (&self->units_by_id, g_hash_table_unref);
   g_clear_pointer (&self->units, g_ptr_array_unref);
   if (self->temporary && self->state_dir != NULL)
-    remove_tree (self->state_dir);
+    {
+      remove_tree (self->state_dir);
+      register_temporary_dir (self->state_dir, FALSE);
+    }
   g_clear_pointer (&self->state_dir, g_free);
   g_clear_pointer (&self->listen_host, g_free);
   g_clear_pointer (&self->service_key, tke_secret_free);
@@ -458,6 +497,7 @@ tke_softunit_service_new_ephemeral (guint operational, guint failover, GError **
       return NULL;
     }
   self->temporary = TRUE;
+  register_temporary_dir (dir, TRUE);
   return self;
 }
 

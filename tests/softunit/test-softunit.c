@@ -2,7 +2,9 @@
 /* The unit's rules of DESIGN §3 through the whole stack: client, HTTPS, engine, store. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -984,6 +986,35 @@ test_stop_in_flight (void)
   test_world_free (w);
 }
 
+/* An ephemeral service whose owner exits without freeing it leaves no state behind. */
+static void
+test_ephemeral_cleanup (void)
+{
+  g_autofree char *note = NULL;
+  g_autofree char *dir = NULL;
+
+  if (g_test_subprocess ())
+    {
+      g_autoptr (GError) error = NULL;
+      TkeSoftunitService *service = tke_softunit_service_new_ephemeral (1, 0, &error);
+
+      g_assert_no_error (error);
+      g_assert_true (tke_softunit_service_start (service, &error));
+      g_assert_true (g_file_set_contents (g_getenv ("TKE_TEST_STATE_NOTE"),
+                                          tke_softunit_service_get_state_dir (service), -1, NULL));
+      exit (0);
+    }
+  note = g_build_filename (g_get_tmp_dir (), "tke-softunit-note-XXXXXX", NULL);
+  close (g_mkstemp (note));
+  g_setenv ("TKE_TEST_STATE_NOTE", note, TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_assert_true (g_file_get_contents (note, &dir, NULL, NULL));
+  g_unlink (note);
+  g_assert_true (g_str_has_prefix (dir, g_get_tmp_dir ()));
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_config (void)
 {
@@ -1064,6 +1095,7 @@ main (int argc, char **argv)
   g_test_add_func ("/softunit/http-errors", test_http_errors);
   g_test_add_func ("/softunit/restart", test_restart_keeps_state);
   g_test_add_func ("/softunit/config", test_config);
+  g_test_add_func ("/softunit/ephemeral-cleanup", test_ephemeral_cleanup);
   g_test_add_func ("/softunit/stop-in-flight", test_stop_in_flight);
   return g_test_run ();
 }
