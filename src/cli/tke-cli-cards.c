@@ -49,8 +49,8 @@ reader_for_role (TkeCli *cli, GPtrArray *statuses, guint role, GError **error)
   return g_strdup (((TkeReaderStatus *) statuses->pdata[role - 1])->name);
 }
 
-static GPtrArray *
-list_readers (TkeReaderManager *readers, GError **error)
+GPtrArray *
+tke_cli_list_readers (TkeReaderManager *readers, GError **error)
 {
   GPtrArray *statuses = tke_reader_manager_list (readers, error);
 
@@ -59,14 +59,11 @@ list_readers (TkeReaderManager *readers, GError **error)
   return statuses;
 }
 
-/* Connects to the card in the reader of role; when there is none, says what to insert (wanted)
- * and waits for it (bounded by --card-timeout, cancelled by Ctrl+C), or fails when wanted is
- * NULL. */
-static TkePivClient *
-connect_role (TkeCli *cli, TkeReaderManager *readers, guint role, const char *wanted,
-              char **reader_name, GError **error)
+TkePivClient *
+tke_cli_connect_card (TkeCli *cli, TkeReaderManager *readers, guint role, const char *wanted,
+                      char **reader_name, GError **error)
 {
-  g_autoptr (GPtrArray) statuses = list_readers (readers, error);
+  g_autoptr (GPtrArray) statuses = tke_cli_list_readers (readers, error);
   g_autofree char *reader = NULL;
   g_autoptr (TkeCardConnection) connection = NULL;
   g_autoptr (GError) local_error = NULL;
@@ -181,7 +178,7 @@ cmd_cards (TkeCli *cli, int argc, char **argv, GError **error)
   if (argc > 1)
     return tke_cli_bad_input (cli, error, "cards takes no argument.");
   readers = tke_pcsc_reader_manager_new ();
-  statuses = list_readers (readers, error);
+  statuses = tke_cli_list_readers (readers, error);
   if (statuses == NULL)
     return FALSE;
   reader1 = reader_for_role (cli, statuses, 1, NULL);
@@ -267,7 +264,7 @@ cmd_card_info (TkeCli *cli, int argc, char **argv, GError **error)
   if (argc > 1)
     return tke_cli_bad_input (cli, error, "card-info takes no argument.");
   readers = tke_pcsc_reader_manager_new ();
-  piv = connect_role (cli, readers, (guint) role, NULL, NULL, error);
+  piv = tke_cli_connect_card (cli, readers, (guint) role, NULL, NULL, error);
   if (piv == NULL)
     return FALSE;
   info = tke_card_profile_read_info (piv, error);
@@ -428,10 +425,11 @@ run_card_job (TkeCli *cli, CardJob job, guint role, const char *file, GError **e
         return FALSE;
     }
 
-  piv = connect_role (cli, readers, role,
-                      job == PIN_CHANGE || job == PIN_UNBLOCK ? "the card whose PIN to set"
-                                                              : "the TKE card to copy the file to",
-                      &reader, error);
+  piv = tke_cli_connect_card (cli, readers, role,
+                              job == PIN_CHANGE || job == PIN_UNBLOCK
+                                  ? "the card whose PIN to set"
+                                  : "the TKE card to copy the file to",
+                              &reader, error);
   if (piv == NULL)
     return FALSE;
   info = tke_card_profile_read_info (piv, error);

@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tke-card-profile.h"
+#include "tke-card-signer.h"
 #include "tke-cli-private.h"
 #include "tke-command.h"
 #include "tke-ec-key.h"
 #include "tke-error.h"
 #include "tke-journal.h"
 #include "tke-key-part-file.h"
+#include "tke-pcsc-reader.h"
 #include "tke-signature-key-file.h"
 #include "tke-unit-client.h"
 #include "tke-unit-error.h"
@@ -400,6 +403,123 @@ build_args (TkeCli *cli, TkeCeremonyOp op, json_t *params, const char *admin_fil
     }
 }
 
+/* Waits until the card in reader is taken out. */
+static gboolean
+wait_for_removal (TkeCli *cli, TkeReaderManager *readers, const char *reader, GError **error)
+{
+  gint64 deadline = cli->card_timeout > 0
+                        ? g_get_monotonic_time () + (gint64) cli->card_timeout * G_TIME_SPAN_SECOND
+                        : G_MAXINT64;
+
+  for (;;)
+    {
+      g_autoptr (GPtrArray) statuses = NULL;
+      gboolean present = FALSE;
+
+      if (g_cancellable_set_error_if_cancelled (cli->cancellable, error))
+        return FALSE;
+      statuses = tke_cli_list_readers (readers, error);
+      if (statuses == NULL)
+        return FALSE;
+      for (guint i = 0; i < statuses->len; i++)
+        if (g_str_equal (((TkeReaderStatus *) statuses->pdata[i])->name, reader))
+          present = ((TkeReaderStatus *) statuses->pdata[i])->card_present;
+      if (!present)
+        return TRUE;
+      if (g_get_monotonic_time () > deadline)
+        {
+          g_set_error (error, TKE_ERROR, TKE_ERROR_NO_CARD,
+                       "The card in %s was not taken out within %d seconds: nothing was sent.",
+                       reader, cli->card_timeout);
+          return FALSE;
+        }
+      g_usleep (200 * 1000);
+    }
+}
+
+/* The signatures the files could not give come from administrator cards in reader 1, one after
+ * another: signers may be files, cards, or both. */
+static gboolean
+sign_with_cards (TkeCli *cli, TkeCommand *cmd, guint required, guint n, GPtrArray *states,
+                 GHashTable *signed_skis, TkeJournalEntry *entry, GError **error)
+{
+  g_autoptr (TkeReaderManager) readers = tke_pcsc_reader_manager_new ();
+  static const char wanted[] = "the smart card of an administrator who has not signed";
+
+  tke_terminal_prompter_set_reader_manager (cli->prompter, readers);
+  while (n < required)
+    {
+      g_autoptr (TkePivClient) piv = NULL;
+      g_autoptr (GBytes) cert = NULL;
+      g_autoptr (EVP_PKEY) key = NULL;
+      g_autoptr (TkeCardInfo) info = NULL;
+      g_autoptr (TkeSecret) pin = NULL;
+      g_autoptr (TkeCardSigner) signer = NULL;
+      g_autofree char *reader = NULL;
+      g_autofree char *name = NULL;
+      g_autofree char *ski = NULL;
+      g_autofree char *why = NULL;
+      g_autofree char *purpose = NULL;
+      gboolean everywhere = TRUE;
+
+      g_printerr ("tkectl: %u of %u signatures given; the others come from administrator cards "
+                  "in reader 1.\n",
+                  n, required);
+      piv = tke_cli_connect_card (cli, readers, 1, wanted, &reader, error);
+      if (piv == NULL)
+        return FALSE;
+      info = tke_card_profile_read_info (piv, error);
+      if (info == NULL)
+        return FALSE;
+      cert = tke_card_profile_read_certificate (piv, NULL);
+      if (cert != NULL &&
+          tke_certificate_check_self_signed (g_bytes_get_data (cert, NULL), g_bytes_get_size (cert),
+                                             &name, &key, NULL))
+        ski = tke_ec_key_get_ski (key, NULL);
+      if (ski == NULL)
+        why = g_strdup ("The card in reader 1 holds no administrator signature key.");
+      else if (g_hash_table_contains (signed_skis, ski))
+        why = g_strdup_printf ("%s signed already.", name);
+      else
+        {
+          for (guint u = 0; u < states->len; u++)
+            everywhere = everywhere && state_has_admin (states->pdata[u], ski);
+          if (!everywhere)
+            why =
+                g_strdup_printf ("%s is not an administrator of every selected crypto unit.", name);
+        }
+      if (why != NULL)
+        {
+          tke_card_connection_disconnect (tke_piv_client_get_connection (piv), FALSE);
+          g_printerr ("tkectl: waiting for a card in reader 1 (%s): %s Insert %s.\n", reader, why,
+                      wanted);
+          if (!wait_for_removal (cli, readers, reader, error))
+            return FALSE;
+          continue;
+        }
+
+      purpose = g_strdup_printf ("Signature %u of %u by %s", n + 1, required, name);
+      {
+        g_autofree char *label = g_strdup_printf ("card %u, administrator %s", info->serial, name);
+        TkePinRequest request = { TKE_PIN_KIND_PIN, reader, label, purpose, info->pin_tries_left };
+
+        pin =
+            tke_prompter_ask_pin (TKE_PROMPTER (cli->prompter), &request, cli->cancellable, error);
+      }
+      if (pin == NULL)
+        return FALSE;
+      signer = tke_card_signer_new (piv, pin, error);
+      if (signer == NULL ||
+          !tke_command_add_signature (cmd, TKE_SIGNER (signer), cli->cancellable, error))
+        return FALSE;
+      g_printerr ("tkectl: signature %u of %u by %s (card)\n", n + 1, required, name);
+      g_hash_table_add (signed_skis, g_strdup (ski));
+      tke_journal_entry_add_signer (entry, name, ski);
+      n++;
+    }
+  return TRUE;
+}
+
 /* Opens the selected signature key files, in order, until enough administrators of every unit
  * have signed. */
 static gboolean
@@ -444,12 +564,7 @@ sign_with_files (TkeCli *cli, TkeCommand *cmd, guint required, GPtrArray *states
       n++;
     }
   if (n < required)
-    return tke_cli_bad_input (cli, error,
-                              "the command needs %u administrator signature(s); %u of the "
-                              "selected signature key files belong to administrators of every "
-                              "selected unit (see sigkeys and cryptounit-admins). Nothing was "
-                              "sent.",
-                              required, n);
+    return sign_with_cards (cli, cmd, required, n, states, signed_skis, entry, error);
   return TRUE;
 }
 

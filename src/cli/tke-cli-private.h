@@ -8,6 +8,8 @@
 #include "tke-ceremony.h"
 #include "tke-cli-config.h"
 #include "tke-cli.h"
+#include "tke-piv-client.h"
+#include "tke-reader-manager.h"
 #include "tke-terminal-prompter.h"
 
 G_BEGIN_DECLS
@@ -87,6 +89,13 @@ gboolean tke_cli_run_ceremony (TkeCli *cli, TkeCeremonyOp op, json_t *params, GE
 /* A FILE argument: a path when it has a slash, else a name in the files directory (with or
  * without suffix); an error when there is no such file. */
 char *tke_cli_resolve_file (TkeCli *cli, const char *arg, const char *suffix, GError **error);
+/* The readers, sorted by name (TkeReaderStatus). */
+GPtrArray *tke_cli_list_readers (TkeReaderManager *readers, GError **error);
+/* Connects to the card in the reader of role (1 or 2); when there is none, says what to insert
+ * (wanted) and waits for it (bounded by --card-timeout, cancelled by Ctrl+C), or fails when
+ * wanted is NULL. */
+TkePivClient *tke_cli_connect_card (TkeCli *cli, TkeReaderManager *readers, guint role,
+                                    const char *wanted, char **reader_name, GError **error);
 /* Prints an operation's result (table or JSON) and fails with TKE_ERROR_UNIT_REFUSED or
  * TKE_ERROR_UNIT_UNREACHABLE when a unit did not accept it. */
 gboolean tke_cli_report_result (TkeCli *cli, const TkeCeremonyResult *result, GError **error);

@@ -793,10 +793,6 @@ cmd_mk_load (TkeCli *cli, int argc, char **argv, GError **error)
     {
       g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
 
-      if (!tke_cli_signs_with_files (cli))
-        return tke_cli_bad_input (cli, error,
-                                  "loading from key part files signs with signature key files: "
-                                  "select them with sigkey-sel first.");
       if (part_files == NULL)
         return tke_cli_bad_input (cli, error,
                                   "signing with files, give each key part file with --mk FILE.");

@@ -440,10 +440,32 @@ else
   diag spare.json err.txt
 fi
 
+# Signers from files and cards together -----------------------------------------------------------
+TKE_FILES=$work/files "$tkectl" sigkey-add Frank --password-file pw >/dev/null 2>&1
+step "admin-add --sigkey Frank's file, signed by Alice's and Bob's cards" 0 "alice bob" "" \
+  "${pin[alice]} ${pin[bob]}" -- cryptounit-admin-add --sigkey "$work/files/Frank.p12" \
+  --password-file pw
+"$tkectl" sigkey-sel "$work/files/Frank.p12" >/dev/null 2>&1
+step "thresholds 2/2 again, signed by Frank's file and Bob's card" 0 "bob" "" "${pin[bob]}" -- \
+  cryptounit-thrhld-set --signature 2 --revocation 2 --password-file pw
+if grep -q "signature 1 of 2 by Frank" err.txt && grep -q "signature 2 of 2 by Bob (card)" err.txt &&
+   unit_states | "$python" -c '
+import json, sys
+for s in json.load(sys.stdin):
+    assert [a["name"] for a in s["admins"]] == ["Alice", "Bob", "Frank"], s["admins"]
+    assert s["thresholds"] == {"signature": 2, "revocation": 2}
+'; then
+  ok "one command signed by a file and a card; all units have Alice, Bob and Frank"
+else
+  not_ok "file and card signers"
+  diag err.txt
+fi
+"$tkectl" sigkey-sel --none >/dev/null 2>&1
+
 # Refusals before anything is signed, and an unreachable service -------------------------------
 before=$(unit_states)
 step "thresholds above the number of administrators are refused as bad input" 2 "" "" "" -- \
-  cryptounit-thrhld-set --signature 3 --revocation 2
+  cryptounit-thrhld-set --signature 4 --revocation 2
 [ "$(unit_states)" = "$before" ] && ok "the refused thresholds changed no unit" || not_ok "units changed"
 kill "$su_pid"
 wait "$su_pid" 2>/dev/null
