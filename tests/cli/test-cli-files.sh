@@ -324,5 +324,53 @@ for s in json.load(open("states.json")):
     assert s["mode"] == "imprint" and s["admins"] == [], s
 '; then ok "files: zeroized units are back in imprint mode without administrators"; else not_ok "zeroize"; fi
 
+# A command the units refuse: commit in imprint mode (nothing to sign, so it is sent as it is).
+"$tkectl" sigkey-sel Alice >/dev/null 2>&1
+"$tkectl" cryptounit-mk-commit --json --password-file pw.lines >out.txt 2>err.txt </dev/null
+rc=$?
+if [ "$rc" = 3 ] && "$python" -c '
+import json
+result = json.load(open("out.txt"))
+assert result["operation"] == "commit", result
+assert len(result["units"]) == 5 and not any(u["accepted"] for u in result["units"]), result
+assert all(u["code"] == "IMPRINT_MODE" for u in result["units"]), result
+'; then
+  ok "files: a command every unit refuses exits 3 with each unit's code in the JSON result"
+else
+  not_ok "files: refused command (exit $rc)"
+  diag out.txt err.txt
+fi
+
+# On a terminal: the password is asked twice with echo off and never shown.
+if "$python" - "$tkectl" <<'PY'
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "sigkey-add", "Zed"])
+seen = b""
+def read_until(token, limit=20):
+    global seen
+    end = time.time() + limit
+    while token not in seen and time.time() < end:
+        try:
+            seen += os.read(fd, 1024)
+        except OSError:
+            break
+    assert token in seen, seen
+read_until(b"Password:")
+os.write(fd, b"s3cret-typed\n")
+read_until(b"Again")
+os.write(fd, b"s3cret-typed\n")
+read_until(b"signature key of Zed", 60)
+_, status = os.waitpid(pid, 0)
+assert os.WEXITSTATUS(status) == 0, status
+assert b"s3cret-typed" not in seen, seen
+PY
+then
+  ok "on a terminal the password is asked twice, echo off, never shown"
+else
+  not_ok "terminal password entry"
+fi
+
 echo "1..$n"
 exit $failed
