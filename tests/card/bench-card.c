@@ -162,5 +162,6 @@ main (int argc, char **argv)
     g_clear_object (&pcsc);
     tke_vpcd_pull (manager, card, 0);
   }
+  tke_vpcd_teardown ();
   return 0;
 }

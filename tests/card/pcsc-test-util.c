@@ -100,6 +100,25 @@ tke_vpcd_setup (TkeReaderManager *manager, char **reason)
   return TRUE;
 }
 
+void
+tke_vpcd_teardown (void)
+{
+  g_autoptr (GDir) dir = NULL;
+  const char *name;
+
+  if (card_dir == NULL)
+    return;
+  dir = g_dir_open (card_dir, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (card_dir, name, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (card_dir);
+  g_clear_pointer (&card_dir, g_free);
+}
+
 char *
 tke_vpcd_create_card (guint32 serial)
 {

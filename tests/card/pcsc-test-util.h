@@ -13,6 +13,8 @@ G_BEGIN_DECLS
 /* Takes /tmp/tke-vpcd.lock for the life of the process and checks that pcscd, both vpcd readers
  * and tke-vcard are there. FALSE with a reason when the test can't run here (SKIP). */
 gboolean tke_vpcd_setup (TkeReaderManager *manager, char **reason);
+/* Removes the card images and their directory. */
+void tke_vpcd_teardown (void);
 /* A blank card image in a private directory. */
 char *tke_vpcd_create_card (guint32 serial);
 /* Puts image into reader (0 or 1) and waits until pcscd sees it. fail_after > 0: the card is

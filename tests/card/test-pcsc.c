@@ -464,6 +464,7 @@ main (int argc, char **argv)
     }
 
   ret = g_test_run ();
+  tke_vpcd_teardown ();
   g_object_unref (manager);
   return ret;
 }
