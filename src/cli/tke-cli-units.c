@@ -120,9 +120,13 @@ static gboolean
 cmd_service_add (TkeCli *cli, int argc, char **argv, GError **error)
 {
   g_autofree char *api_key = NULL;
+  g_autofree char *api_key_file = NULL;
   g_autofree char *fingerprint = NULL;
   const GOptionEntry entries[] = {
-    { "api-key", 0, 0, G_OPTION_ARG_STRING, &api_key, "The service's API key (required)", "KEY" },
+    { "api-key", 0, 0, G_OPTION_ARG_STRING, &api_key,
+      "The service's API key (it shows in the process list: prefer --api-key-file)", "KEY" },
+    { "api-key-file", 0, 0, G_OPTION_ARG_FILENAME, &api_key_file,
+      "Read the API key from the first line of FILE", "FILE" },
     { "fingerprint", 0, 0, G_OPTION_ARG_STRING, &fingerprint,
       "The SHA-256 of the service's certificate, as its operator gave it (else it is shown "
       "and must be confirmed)",
@@ -143,8 +147,20 @@ cmd_service_add (TkeCli *cli, int argc, char **argv, GError **error)
     return FALSE;
   if (argc != 2)
     return tke_cli_bad_input (cli, error, "give the service's URL, e.g. https://127.0.0.1:8443.");
-  if (api_key == NULL || *api_key == '\0')
-    return tke_cli_bad_input (cli, error, "--api-key is required.");
+  if ((api_key != NULL) == (api_key_file != NULL))
+    return tke_cli_bad_input (cli, error, "give the API key with --api-key or --api-key-file.");
+  if (api_key_file != NULL)
+    {
+      g_autofree char *contents = NULL;
+      gsize len = 0;
+
+      if (!g_file_get_contents (api_key_file, &contents, &len, error))
+        return FALSE;
+      api_key = g_strndup (contents, strcspn (contents, "\r\n"));
+      tke_wipe (contents, len);
+    }
+  if (*api_key == '\0')
+    return tke_cli_bad_input (cli, error, "the API key is empty.");
   url = argv[1];
   if (!g_str_has_prefix (url, "https://"))
     return tke_cli_bad_input (cli, error, "“%s” is not an https:// URL.", url);

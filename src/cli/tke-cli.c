@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "tke-error.h"
 #include "tke-files-dir.h"
 #include "tke-journal.h"
@@ -166,9 +168,17 @@ tke_cli_parse (TkeCli *cli, const GOptionEntry *entries, const char *parameters,
   tke_terminal_prompter_set_assume_yes (cli->prompter, cli->yes);
   tke_terminal_prompter_set_card_timeout (cli->prompter, (guint) cli->card_timeout,
                                           cli->cancellable);
-  if (cli->pin_file != NULL &&
-      !tke_terminal_prompter_set_pin_file (cli->prompter, cli->pin_file, error))
-    return FALSE;
+  if (cli->pin_file != NULL)
+    {
+      GStatBuf st;
+
+      if (!tke_terminal_prompter_set_pin_file (cli->prompter, cli->pin_file, error))
+        return FALSE;
+      if (g_stat (cli->pin_file, &st) == 0 && S_ISREG (st.st_mode) && (st.st_mode & 0077) != 0)
+        g_printerr ("tkectl: warning: others can read the PIN file %s: chmod 600 it, and remove "
+                    "it after the ceremony.\n",
+                    cli->pin_file);
+    }
   return TRUE;
 }
 

@@ -5,6 +5,7 @@
 # a wrong PIN, a cancel and an unreachable service, each with its exit code and nothing changed.
 # TAP. Holds /tmp/tke-vpcd.lock for the whole run: the vpcd readers are shared.
 set -u
+umask 077
 
 build=${TKE_BUILD_ROOT:-.}
 tkectl=${TKECTL:-$build/src/cli/tkectl}

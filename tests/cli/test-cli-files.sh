@@ -4,6 +4,7 @@
 # by independent tools (openssl pkcs12, python3-jwcrypto), wrong passwords and damaged files with
 # their exit codes, and removals that need a confirmation. TAP.
 set -u
+umask 077
 
 build=${TKE_BUILD_ROOT:-.}
 tkectl=${TKECTL:-$build/src/cli/tkectl}
@@ -199,7 +200,8 @@ openssl pkcs12 -export -inkey dave.key -in dave.crt -passout file:pw -out "$TKE_
 chmod 600 "$TKE_FILES/Dave.p12"
 rm -f dave.key
 
-check "files: service-add and select the five units" service-add "$url" --api-key "$api_key" \
+printf '%s\n' "$api_key" >api.key
+check "files: service-add with --api-key-file" service-add "$url" --api-key-file api.key \
   --fingerprint "$fingerprint"
 "$tkectl" cryptounit-add 1 2 3 4 5 >/dev/null 2>&1
 for name in Alice Bob; do
@@ -342,8 +344,8 @@ else
 fi
 
 # On a terminal: the password is asked twice with echo off and never shown.
-if "$python" - "$tkectl" <<'PY'
-import os, pty, sys, time
+if timeout 60 "$python" - "$tkectl" <<'PY'
+import os, pty, select, signal, sys, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "sigkey-add", "Zed"])
@@ -352,11 +354,16 @@ def read_until(token, limit=20):
     global seen
     end = time.time() + limit
     while token not in seen and time.time() < end:
-        try:
-            seen += os.read(fd, 1024)
-        except OSError:
-            break
-    assert token in seen, seen
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                seen += os.read(fd, 1024)
+            except OSError:
+                break
+    if token not in seen:
+        os.kill(pid, signal.SIGKILL)
+        sys.stderr.write("# waited for %r, saw %r\n" % (token, seen))
+        sys.exit(1)
 read_until(b"Password:")
 os.write(fd, b"s3cret-typed\n")
 read_until(b"Again")
