@@ -290,6 +290,26 @@ gui_driver_stop_watchdog (GuiDriver *gui)
   return gui->max_stall;
 }
 
+static void
+wipe_free (gpointer text)
+{
+  OPENSSL_cleanse (text, strlen (text));
+  g_free (text);
+}
+
+/* Keeps bytes as the texts a journal might show them in: hex both cases, and base64. */
+static void
+keep_key_texts (GuiDriver *gui, const guint8 *bytes, gsize len)
+{
+  char *hex = g_malloc (len * 2 + 1);
+
+  for (gsize i = 0; i < len; i++)
+    g_snprintf (hex + i * 2, 3, "%02x", bytes[i]);
+  g_ptr_array_add (gui->key_texts, g_ascii_strup (hex, -1));
+  g_ptr_array_add (gui->key_texts, hex);
+  g_ptr_array_add (gui->key_texts, g_base64_encode (bytes, len));
+}
+
 void
 gui_driver_init (GuiDriver *gui, TkeWindow *window, const GuiCards *cards, gpointer cards_data,
                  TkeReaderManager *readers, const char *reader_2, const char *shot_prefix)
@@ -305,6 +325,7 @@ gui_driver_init (GuiDriver *gui, TkeWindow *window, const GuiCards *cards, gpoin
   g_queue_init (&gui->answers);
   gui->shots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gui->operation = "set-up";
+  gui->key_texts = g_ptr_array_new_with_free_func (wipe_free);
   g_signal_connect_after (tke_window_get_prompter (window), "card-wait", G_CALLBACK (on_card_wait),
                           gui);
   g_signal_connect_after (tke_window_get_prompter (window), "ask", G_CALLBACK (on_ask), gui);
@@ -320,6 +341,7 @@ gui_driver_clear (GuiDriver *gui)
   g_queue_clear (&gui->next_card[1]);
   g_queue_clear_full (&gui->answers, g_free);
   g_clear_pointer (&gui->shots, g_hash_table_unref);
+  g_clear_pointer (&gui->key_texts, g_ptr_array_unref);
 }
 
 /* Running operations ------------------------------------------------------------------------- */
@@ -529,9 +551,11 @@ gui_driver_expected_vp (GuiDriver *gui)
       g_assert_no_error (error);
       for (guint b = 0; b < TKE_KEY_PART_LEN; b++)
         key[b] ^= tke_secret_peek (part)[b];
+      keep_key_texts (gui, tke_secret_peek (part), TKE_KEY_PART_LEN);
       tke_card_connection_disconnect (connection, TRUE);
     }
   gui->cards->empty_readers (gui);
+  keep_key_texts (gui, key, sizeof key);
   tke_vp_compute (key, sizeof key, vp);
   OPENSSL_cleanse (key, sizeof key);
   return tke_vp_to_hex (vp);
@@ -639,4 +663,16 @@ gui_driver_assert_journal (GuiDriver *gui, guint n_operations)
     gui_driver_screenshot (gui, GTK_WIDGET (window), "journal");
     gtk_window_destroy (window);
   }
+}
+
+void
+gui_driver_assert_journal_holds_no_keys (GuiDriver *gui)
+{
+  TkeJournal *journal = tke_workspace_get_journal (tke_window_get_workspace (gui->window));
+  g_autofree char *contents = NULL;
+
+  g_assert_cmpuint (gui->key_texts->len, ==, 4 * 3);
+  g_assert_true (g_file_get_contents (tke_journal_get_path (journal), &contents, NULL, NULL));
+  for (guint i = 0; i < gui->key_texts->len; i++)
+    g_assert_null (strstr (contents, gui->key_texts->pdata[i]));
 }

@@ -68,6 +68,8 @@ struct _GuiDriver
   gint64 max_stall;
   const char *operation;
   guint tick_source;
+  /* The parts gui_driver_expected_vp read and their XOR, as hex and base64 (wiped at clear). */
+  GPtrArray *key_texts;
 };
 
 /* Connects to the window's prompter and starts the main-loop stall watchdog. */
@@ -119,5 +121,8 @@ void gui_driver_assert_units (GuiDriver *gui, const char *url, const char *finge
 /* The journal holds n_operations, its chain verifies, no PIN or PUK is in it, and the journal
  * window says so and shows who signed. */
 void gui_driver_assert_journal (GuiDriver *gui, guint n_operations);
+
+/* None of the key parts read back, nor their XOR, is in the journal: not as hex, not as base64. */
+void gui_driver_assert_journal_holds_no_keys (GuiDriver *gui);
 
 G_END_DECLS

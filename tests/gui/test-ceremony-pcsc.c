@@ -357,6 +357,7 @@ test_seed_ceremony (void)
                            tke_softunit_service_get_fingerprint (pcsc.service),
                            tke_softunit_service_get_api_key (pcsc.service), expected_vp);
   gui_driver_assert_journal (gui, 17);
+  gui_driver_assert_journal_holds_no_keys (gui);
   gui_driver_start_watchdog (gui);
 }
 
@@ -421,6 +422,17 @@ test_card_pulled_during_load (void)
   gui_driver_assert_units (gui, tke_softunit_service_get_url (pcsc.service),
                            tke_softunit_service_get_fingerprint (pcsc.service),
                            tke_softunit_service_get_api_key (pcsc.service), expected_vp);
+
+  /* Both loads are journalled, the one that stopped with why. */
+  gui_driver_assert_journal (gui, 17 + 2);
+  gui_driver_assert_journal_holds_no_keys (gui);
+  {
+    TkeJournal *journal = tke_workspace_get_journal (tke_window_get_workspace (pcsc.window));
+    g_autofree char *contents = NULL;
+
+    g_assert_true (g_file_get_contents (tke_journal_get_path (journal), &contents, NULL, NULL));
+    g_assert_nonnull (strstr (contents, "The card was removed from"));
+  }
 }
 
 /* Set-up ---------------------------------------------------------------------------------------- */
