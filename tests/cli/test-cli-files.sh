@@ -379,5 +379,20 @@ else
   not_ok "terminal password entry"
 fi
 
+# Units that differ: Alice goes into units 1..4 only.
+"$tkectl" cryptounit-rm 5 >/dev/null 2>&1
+lines 1
+check "files: admin-add Alice to units 1 to 4" cryptounit-admin-add --sigkey Alice \
+  --password-file pw.lines
+"$tkectl" cryptounit-add 5 >/dev/null 2>&1
+"$tkectl" cryptounit-compare >out.txt 2>err.txt
+rc=$?
+if [ "$rc" = 8 ] && grep -q "Differs: admins: crypto unit 1 has “Alice" out.txt; then
+  ok "files: cryptounit-compare names the difference and exits 8"
+else
+  not_ok "compare of differing units (exit $rc)"
+  diag out.txt err.txt
+fi
+
 echo "1..$n"
 exit $failed
