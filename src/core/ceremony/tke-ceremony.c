@@ -386,6 +386,8 @@ run_acquire_card (Run *run, TkeReaderRole role, const char *wanted, CardCheck ch
               g_propagate_error (error, g_steal_pointer (&local_error));
               break;
             }
+          /* Gone again as it was read: wait for it like for any card. */
+          g_clear_error (&local_error);
         }
 
       if (card != NULL)
@@ -402,8 +404,9 @@ run_acquire_card (Run *run, TkeReaderRole role, const char *wanted, CardCheck ch
             }
         }
 
-      /* Ask (again, when what is wrong changed) and wait for the reader to change. */
-      if (!prompting || g_strcmp0 (why, last_refused) != 0)
+      /* Ask, and ask again only when another wrong card comes in; taking a wrong card out does
+       * not change what is asked for. */
+      if (!prompting || (why != NULL && g_strcmp0 (why, last_refused) != 0))
         {
           g_autofree char *sentence =
               why != NULL ? g_strdup_printf ("%s Insert %s.", why, wanted) : g_strdup (wanted);
