@@ -23,8 +23,9 @@
 
 /* Requests run on a pool so that units work in parallel and the server thread never waits on a
  * unit's lock or a disk flush. */
-#define MAX_WORKERS    32
-#define LISTEN_BACKLOG 256
+#define MAX_WORKERS       32
+#define LISTEN_BACKLOG    256
+#define SHUTDOWN_GRACE_MS 200
 
 struct _TkeSoftunitService
 {
@@ -53,6 +54,7 @@ struct _TkeSoftunitService
   /* Client connections seen, touched on the server thread only: a stopping server closes them,
    * as soup_server_disconnect () leaves kept-alive connections open. */
   GHashTable *sockets;
+  GSocket *listener;
   char *url;
   GMutex start_lock;
   GCond start_cond;
@@ -894,8 +896,9 @@ server_thread (gpointer data)
         {
           g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
           if (g_socket_bind (socket, socket_address, TRUE, &error) &&
-              g_socket_listen (socket, &error))
-            soup_server_listen_socket (self->server, socket, SOUP_SERVER_LISTEN_HTTPS, &error);
+              g_socket_listen (socket, &error) &&
+              soup_server_listen_socket (self->server, socket, SOUP_SERVER_LISTEN_HTTPS, &error))
+            self->listener = g_object_ref (socket);
         }
     }
   if (error == NULL)
@@ -924,10 +927,28 @@ server_thread (gpointer data)
 
   while (g_main_context_iteration (self->context, FALSE))
     ;
+  /* The listening socket first, so that a client retrying on a new connection is refused
+   * rather than left in the backlog of a socket nobody accepts from any more. */
+  if (self->listener != NULL)
+    g_socket_close (self->listener, NULL);
+  g_clear_object (&self->listener);
   close_tracked_sockets (self);
   soup_server_disconnect (self->server);
-  while (g_main_context_iteration (self->context, FALSE))
-    ;
+  /* A connection accepted but still in its TLS handshake has no request yet, so it is not
+   * tracked: for a short grace, let such handshakes finish (their requests are told the service
+   * is stopping) and close those connections too. */
+  {
+    gint64 deadline = g_get_monotonic_time () + SHUTDOWN_GRACE_MS * 1000;
+
+    do
+      {
+        while (g_main_context_iteration (self->context, FALSE))
+          ;
+        close_tracked_sockets (self);
+        g_usleep (2000);
+      }
+    while (g_get_monotonic_time () < deadline);
+  }
   g_clear_object (&self->server);
   g_main_context_pop_thread_default (self->context);
   return NULL;
