@@ -30,6 +30,11 @@ struct _TkeWindow
   AdwBin *demo_bin;
   AdwToastOverlay *toast_overlay;
   TkeSmartCardPage *smart_card_page;
+  /* The other tabs are made when first shown: the first frame needs only the first tab. */
+  AdwBin *crypto_units_bin;
+  AdwBin *administrators_bin;
+  AdwBin *thresholds_bin;
+  AdwBin *master_keys_bin;
   TkeCryptoUnitsPage *crypto_units_page;
   TkeAdministratorsPage *administrators_page;
   TkeThresholdsPage *thresholds_page;
@@ -92,10 +97,46 @@ toast (TkeWindow *self, const char *message)
 static void
 workspace_changed (TkeWorkspace *workspace, TkeWindow *self)
 {
-  tke_crypto_units_page_update (self->crypto_units_page, workspace);
-  tke_administrators_page_update (self->administrators_page, workspace);
-  tke_thresholds_page_update (self->thresholds_page, workspace);
-  tke_master_keys_page_update (self->master_keys_page, workspace);
+  if (self->crypto_units_page != NULL)
+    tke_crypto_units_page_update (self->crypto_units_page, workspace);
+  if (self->administrators_page != NULL)
+    tke_administrators_page_update (self->administrators_page, workspace);
+  if (self->thresholds_page != NULL)
+    tke_thresholds_page_update (self->thresholds_page, workspace);
+  if (self->master_keys_page != NULL)
+    tke_master_keys_page_update (self->master_keys_page, workspace);
+}
+
+/* Makes the tab shown now if it was not made yet, and fills it. */
+static void
+ensure_visible_page (TkeWindow *self)
+{
+  const char *name = adw_view_stack_get_visible_child_name (self->stack);
+
+  if (g_strcmp0 (name, "crypto-units") == 0 && self->crypto_units_page == NULL)
+    {
+      self->crypto_units_page = g_object_new (TKE_TYPE_CRYPTO_UNITS_PAGE, NULL);
+      adw_bin_set_child (self->crypto_units_bin, GTK_WIDGET (self->crypto_units_page));
+    }
+  else if (g_strcmp0 (name, "administrators") == 0 && self->administrators_page == NULL)
+    {
+      self->administrators_page = g_object_new (TKE_TYPE_ADMINISTRATORS_PAGE, NULL);
+      adw_bin_set_child (self->administrators_bin, GTK_WIDGET (self->administrators_page));
+    }
+  else if (g_strcmp0 (name, "thresholds") == 0 && self->thresholds_page == NULL)
+    {
+      self->thresholds_page = g_object_new (TKE_TYPE_THRESHOLDS_PAGE, NULL);
+      adw_bin_set_child (self->thresholds_bin, GTK_WIDGET (self->thresholds_page));
+    }
+  else if (g_strcmp0 (name, "master-keys") == 0 && self->master_keys_page == NULL)
+    {
+      self->master_keys_page = g_object_new (TKE_TYPE_MASTER_KEYS_PAGE, NULL);
+      adw_bin_set_child (self->master_keys_bin, GTK_WIDGET (self->master_keys_page));
+    }
+  else
+    return;
+  if (self->workspace != NULL)
+    workspace_changed (self->workspace, self);
 }
 
 static void
@@ -657,6 +698,10 @@ tke_window_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), TKE_TYPE_WINDOW);
   self->smart_card_page = NULL;
+  self->crypto_units_page = NULL;
+  self->administrators_page = NULL;
+  self->thresholds_page = NULL;
+  self->master_keys_page = NULL;
 
   G_OBJECT_CLASS (tke_window_parent_class)->dispose (object);
 }
@@ -672,10 +717,6 @@ tke_window_class_init (TkeWindowClass *klass)
   window_class->close_request = tke_window_close_request;
 
   g_type_ensure (TKE_TYPE_SMART_CARD_PAGE);
-  g_type_ensure (TKE_TYPE_CRYPTO_UNITS_PAGE);
-  g_type_ensure (TKE_TYPE_ADMINISTRATORS_PAGE);
-  g_type_ensure (TKE_TYPE_THRESHOLDS_PAGE);
-  g_type_ensure (TKE_TYPE_MASTER_KEYS_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/opentke/Tke/ui/tke-window.ui");
@@ -684,16 +725,18 @@ tke_window_class_init (TkeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TkeWindow, demo_bin);
   gtk_widget_class_bind_template_child (widget_class, TkeWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, TkeWindow, smart_card_page);
-  gtk_widget_class_bind_template_child (widget_class, TkeWindow, crypto_units_page);
-  gtk_widget_class_bind_template_child (widget_class, TkeWindow, administrators_page);
-  gtk_widget_class_bind_template_child (widget_class, TkeWindow, thresholds_page);
-  gtk_widget_class_bind_template_child (widget_class, TkeWindow, master_keys_page);
+  gtk_widget_class_bind_template_child (widget_class, TkeWindow, crypto_units_bin);
+  gtk_widget_class_bind_template_child (widget_class, TkeWindow, administrators_bin);
+  gtk_widget_class_bind_template_child (widget_class, TkeWindow, thresholds_bin);
+  gtk_widget_class_bind_template_child (widget_class, TkeWindow, master_keys_bin);
 }
 
 static void
 tke_window_init (TkeWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_swapped (self->stack, "notify::visible-child-name",
+                            G_CALLBACK (ensure_visible_page), self);
   self->cancellable = g_cancellable_new ();
 }
 
