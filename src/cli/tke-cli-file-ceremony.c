@@ -43,65 +43,6 @@ tke_cli_signs_with_files (TkeCli *cli)
   return cli->config->sigkeys->len > 0;
 }
 
-static gboolean
-state_is_imprint (json_t *state)
-{
-  return json_integer_value (
-             json_object_get (json_object_get (state, "thresholds"), "signature")) == 0;
-}
-
-static guint
-state_threshold (json_t *state, const char *which)
-{
-  return (guint) json_integer_value (
-      json_object_get (json_object_get (state, "thresholds"), which));
-}
-
-static gboolean
-state_has_admin (json_t *state, const char *ski)
-{
-  json_t *admin;
-  size_t i;
-
-  json_array_foreach (json_object_get (state, "admins"), i, admin)
-    if (g_strcmp0 (json_string_value (json_object_get (admin, "ski")), ski) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-/* The signatures a unit in this state wants for op (DESIGN §3). */
-static guint
-required_signatures (TkeCeremonyOp op, json_t *state, guint new_signature_threshold)
-{
-  gboolean imprint = state_is_imprint (state);
-
-  switch (op)
-    {
-      case TKE_CEREMONY_ADD_ADMINISTRATOR:
-        return imprint ? 0 : state_threshold (state, "signature");
-      case TKE_CEREMONY_REMOVE_ADMINISTRATOR:
-        return imprint ? 0 : state_threshold (state, "revocation");
-      case TKE_CEREMONY_CHANGE_THRESHOLDS:
-        return imprint ? new_signature_threshold : state_threshold (state, "signature");
-      case TKE_CEREMONY_COMMIT:
-      case TKE_CEREMONY_ROTATE:
-        return state_threshold (state, "signature");
-      case TKE_CEREMONY_ZEROIZE:
-        return imprint ? 0 : 1;
-      case TKE_CEREMONY_LOAD:
-      case TKE_CEREMONY_SET_IMMEDIATE:
-      case TKE_CEREMONY_CLEAR_NEW:
-      case TKE_CEREMONY_CLEAR_CURRENT:
-        return 1;
-      case TKE_CEREMONY_INITIALIZE_CARD:
-      case TKE_CEREMONY_GENERATE_SIGNATURE_KEY:
-      case TKE_CEREMONY_GENERATE_KEY_PART:
-      case TKE_CEREMONY_COPY_SMART_CARD:
-      default:
-        return 0;
-    }
-}
-
 static const char *
 wire_name (TkeCeremonyOp op)
 {
@@ -334,7 +275,7 @@ build_args (TkeCli *cli, TkeCeremonyOp op, json_t *params, const char *admin_fil
                                                   g_bytes_get_size (cert), &name, &key, error))
             return NULL;
           for (guint u = 0; u < states->len; u++)
-            if (state_has_admin (states->pdata[u], tke_signer_get_ski (signer)))
+            if (tke_ceremony_state_has_admin (states->pdata[u], tke_signer_get_ski (signer)))
               {
                 tke_cli_bad_input (cli, error, "%s is an administrator of crypto unit %u already.",
                                    name, ((TkeCeremonyUnit *) units->pdata[u])->num);
@@ -483,7 +424,7 @@ sign_with_cards (TkeCli *cli, TkeCommand *cmd, guint required, guint n, GPtrArra
       else
         {
           for (guint u = 0; u < states->len; u++)
-            everywhere = everywhere && state_has_admin (states->pdata[u], ski);
+            everywhere = everywhere && tke_ceremony_state_has_admin (states->pdata[u], ski);
           if (!everywhere)
             why =
                 g_strdup_printf ("%s is not an administrator of every selected crypto unit.", name);
@@ -542,7 +483,7 @@ sign_with_files (TkeCli *cli, TkeCommand *cmd, guint required, GPtrArray *states
       /* A file whose certificate shows no administrator of every unit is not opened. */
       if (info->ski != NULL)
         for (guint u = 0; u < states->len; u++)
-          everywhere = everywhere && state_has_admin (states->pdata[u], info->ski);
+          everywhere = everywhere && tke_ceremony_state_has_admin (states->pdata[u], info->ski);
       if (!everywhere || (info->ski != NULL && g_hash_table_contains (signed_skis, info->ski)))
         continue;
 
@@ -550,7 +491,8 @@ sign_with_files (TkeCli *cli, TkeCommand *cmd, guint required, GPtrArray *states
       if (signer == NULL)
         return FALSE;
       for (guint u = 0; u < states->len; u++)
-        everywhere = everywhere && state_has_admin (states->pdata[u], tke_signer_get_ski (signer));
+        everywhere = everywhere &&
+                     tke_ceremony_state_has_admin (states->pdata[u], tke_signer_get_ski (signer));
       if (!everywhere || g_hash_table_contains (signed_skis, tke_signer_get_ski (signer)))
         continue;
 
@@ -711,7 +653,7 @@ tke_cli_run_with_files (TkeCli *cli, TkeCeremonyOp op, json_t *params, const cha
   cmd = tke_command_new (wire);
   for (guint u = 0; u < units->len; u++)
     {
-      guint wanted = required_signatures (
+      guint wanted = tke_ceremony_required_signatures (
           op, states->pdata[u], (guint) json_integer_value (json_object_get (args, "signature")));
 
       required = MAX (required, wanted);

@@ -707,8 +707,8 @@ state_register (json_t *state, const char *reg, const char *field)
       json_object_get (json_object_get (json_object_get (state, "registers"), reg), field));
 }
 
-static gboolean
-state_has_admin (json_t *state, const char *ski)
+gboolean
+tke_ceremony_state_has_admin (json_t *state, const char *ski)
 {
   size_t i;
   json_t *admin;
@@ -719,9 +719,8 @@ state_has_admin (json_t *state, const char *ski)
   return FALSE;
 }
 
-/* How many administrator signatures a unit in this state wants for op (DESIGN §3). */
-static guint
-required_signatures (TkeCeremonyOp op, json_t *state, guint new_signature_threshold)
+guint
+tke_ceremony_required_signatures (TkeCeremonyOp op, json_t *state, guint new_signature_threshold)
 {
   gboolean imprint = state_is_imprint (state);
 
@@ -826,7 +825,7 @@ check_quorum_card (Run *run, Card *card, gpointer data, char **why, GError **err
       return FALSE;
     }
   for (guint i = 0; i < quorum->states->len; i++)
-    if (!state_has_admin (quorum->states->pdata[i], ski))
+    if (!tke_ceremony_state_has_admin (quorum->states->pdata[i], ski))
       {
         *why = g_strdup_printf ("%s is not an administrator of every selected crypto unit.",
                                 card->info->admin_name);
@@ -857,7 +856,7 @@ run_collect_signatures (Run *run, TkeCommand *cmd, guint required, const char *p
       if (g_hash_table_contains (signed_skis, ski))
         continue;
       for (guint u = 0; u < run->states->len; u++)
-        if (!state_has_admin (run->states->pdata[u], ski))
+        if (!tke_ceremony_state_has_admin (run->states->pdata[u], ski))
           return refuse_early (error, "%s is not an administrator of crypto unit %u.",
                                tke_signer_get_name (signer),
                                ((TkeCeremonyUnit *) run->units->pdata[u])->num);
@@ -976,7 +975,8 @@ tke_ceremony_compare_units (GPtrArray *outcomes)
         json_t *admin;
 
         json_array_foreach (state_admins (a), j, admin)
-          same = same && state_has_admin (b, json_string_value (json_object_get (admin, "ski")));
+          same = same && tke_ceremony_state_has_admin (
+                             b, json_string_value (json_object_get (admin, "ski")));
         if (!same)
           g_ptr_array_add (differences,
                            g_strdup_printf ("Crypto unit %u has the administrators %s; crypto "
@@ -1134,8 +1134,8 @@ max_required (Run *run, guint new_signature_threshold)
   guint required = 0;
 
   for (guint i = 0; i < run->states->len; i++)
-    required = MAX (required,
-                    required_signatures (run->op, run->states->pdata[i], new_signature_threshold));
+    required = MAX (required, tke_ceremony_required_signatures (run->op, run->states->pdata[i],
+                                                                new_signature_threshold));
   return required;
 }
 
@@ -1683,7 +1683,7 @@ run_add_administrator (Run *run, GError **error)
     {
       TkeCeremonyUnit *unit = run->units->pdata[i];
 
-      if (state_has_admin (run->states->pdata[i], ski))
+      if (tke_ceremony_state_has_admin (run->states->pdata[i], ski))
         {
           refuse_early (error, "%s is an administrator of crypto unit %u already.", name,
                         unit->num);
@@ -1767,7 +1767,7 @@ run_remove_administrator (Run *run, GError **error)
       guint left = json_array_size (state_admins (state)) - 1;
       guint thr = MAX (state_threshold (state, "signature"), state_threshold (state, "revocation"));
 
-      if (!state_has_admin (state, ski))
+      if (!tke_ceremony_state_has_admin (state, ski))
         {
           refuse_early (error, "%s is not an administrator of crypto unit %u.", name,
                         ((TkeCeremonyUnit *) run->units->pdata[u])->num);

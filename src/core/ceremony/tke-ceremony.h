@@ -91,6 +91,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TkeCeremonyResult, tke_ceremony_result_free)
  * first whose state is known; outcomes are TkeUnitOutcome with num and state. */
 GPtrArray *tke_ceremony_compare_units (GPtrArray *outcomes);
 
+/* How many administrator signatures a unit in this state (its public state as JSON) wants for op
+ * (DESIGN §3); new_signature_threshold is the one a thresholds change sets. */
+guint tke_ceremony_required_signatures (TkeCeremonyOp op, json_t *state,
+                                        guint new_signature_threshold);
+/* Whether the administrator with this SKI is installed in the unit. */
+gboolean tke_ceremony_state_has_admin (json_t *state, const char *ski);
+
 #define TKE_TYPE_CEREMONY (tke_ceremony_get_type ())
 
 G_DECLARE_FINAL_TYPE (TkeCeremony, tke_ceremony, TKE, CEREMONY, GObject)
