@@ -404,9 +404,9 @@ run_acquire_card (Run *run, TkeReaderRole role, const char *wanted, CardCheck ch
             }
         }
 
-      /* Ask, and ask again only when another wrong card comes in; taking a wrong card out does
-       * not change what is asked for. */
-      if (!prompting || (why != NULL && g_strcmp0 (why, last_refused) != 0))
+      /* Ask, and ask again whenever what is wrong changes: a wrong card came in, or it went out
+       * and the reader waits for the right one. */
+      if (!prompting || g_strcmp0 (why, last_refused) != 0)
         {
           g_autofree char *sentence =
               why != NULL ? g_strdup_printf ("%s Insert %s.", why, wanted) : g_strdup (wanted);
