@@ -363,10 +363,12 @@ on_cancel (GtkButton *button, TkeCeremonyDialog *self)
   show_page (self, "working");
 }
 
+/* The dialog is hidden, not destroyed: the next operation shows it again without making a new
+ * window (which costs the main loop a frame's worth of time each time). */
 static void
 on_close (GtkButton *button, TkeCeremonyDialog *self)
 {
-  gtk_window_destroy (GTK_WINDOW (self));
+  gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
 }
 
 static void
@@ -394,7 +396,8 @@ tke_ceremony_dialog_close_request (GtkWindow *window)
       on_cancel (self->cancel_button, self);
       return TRUE;
     }
-  return GTK_WINDOW_CLASS (tke_ceremony_dialog_parent_class)->close_request (window);
+  on_close (self->close_button, self);
+  return TRUE;
 }
 
 static void
@@ -472,16 +475,14 @@ tke_ceremony_dialog_init (TkeCeremonyDialog *self)
 }
 
 TkeCeremonyDialog *
-tke_ceremony_dialog_new (GtkWindow *parent, TkeGuiPrompter *prompter, const char *title,
-                         const char *subtitle)
+tke_ceremony_dialog_new (GtkWindow *parent, TkeGuiPrompter *prompter)
 {
   TkeCeremonyDialog *self;
 
   g_return_val_if_fail (TKE_IS_GUI_PROMPTER (prompter), NULL);
 
-  self = g_object_new (TKE_TYPE_CEREMONY_DIALOG, "transient-for", parent, "title", title, NULL);
-  adw_window_title_set_title (self->window_title, title);
-  adw_window_title_set_subtitle (self->window_title, subtitle ? subtitle : "");
+  self = g_object_new (TKE_TYPE_CEREMONY_DIALOG, "transient-for", parent, "destroy-with-parent",
+                       TRUE, NULL);
   self->prompter = g_object_ref (prompter);
   g_signal_connect (prompter, "step", G_CALLBACK (on_step), self);
   g_signal_connect (prompter, "card-wait", G_CALLBACK (on_card_wait), self);
@@ -490,6 +491,32 @@ tke_ceremony_dialog_new (GtkWindow *parent, TkeGuiPrompter *prompter, const char
   g_signal_connect (prompter, "pin-pad-end", G_CALLBACK (on_pin_pad_end), self);
   g_signal_connect (prompter, "ask", G_CALLBACK (on_ask), self);
   return self;
+}
+
+void
+tke_ceremony_dialog_start (TkeCeremonyDialog *self, const char *title, const char *subtitle)
+{
+  g_return_if_fail (TKE_IS_CEREMONY_DIALOG (self));
+  g_return_if_fail (title != NULL);
+
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  g_clear_object (&self->prompt);
+  self->finished = FALSE;
+  self->current_step = 0;
+  g_ptr_array_set_size (self->step_names, 0);
+  update_steps (self);
+
+  gtk_window_set_title (GTK_WINDOW (self), title);
+  adw_window_title_set_title (self->window_title, title);
+  adw_window_title_set_subtitle (self->window_title, subtitle ? subtitle : "");
+  gtk_label_set_text (self->working_label, "");
+  gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), TRUE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->close_button), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->retry_button), FALSE);
+  gtk_window_set_default_widget (GTK_WINDOW (self), NULL);
+  show_page (self, "working");
 }
 
 GCancellable *

@@ -13,9 +13,11 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (TkeCeremonyDialog, tke_ceremony_dialog, TKE, CEREMONY_DIALOG, AdwWindow)
 
-/* Signal "retry": the operator asks to run the operation again on the failed units. */
-TkeCeremonyDialog *tke_ceremony_dialog_new (GtkWindow *parent, TkeGuiPrompter *prompter,
-                                            const char *title, const char *subtitle);
+/* Signal "retry": the operator asks to run the operation again on the failed units. One dialog
+ * serves every operation of a window: Close hides it, and start readies it for the next. */
+TkeCeremonyDialog *tke_ceremony_dialog_new (GtkWindow *parent, TkeGuiPrompter *prompter);
+/* Clears the last operation's steps and result and takes a new cancellable. */
+void tke_ceremony_dialog_start (TkeCeremonyDialog *self, const char *title, const char *subtitle);
 /* Cancelled by the dialog's Cancel; the operation runs with it. */
 GCancellable *tke_ceremony_dialog_get_cancellable (TkeCeremonyDialog *self);
 void tke_ceremony_dialog_show_result (TkeCeremonyDialog *self, const TkeCeremonyResult *result);

@@ -376,10 +376,13 @@ ceremony_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
     }
 
   subtitle = units_subtitle (units);
-  self->dialog =
-      tke_ceremony_dialog_new (GTK_WINDOW (self), self->prompter, _ (op_titles[op]), subtitle);
-  g_signal_connect_object (self->dialog, "retry", G_CALLBACK (dialog_retry), self, 0);
-  g_signal_connect_object (self->dialog, "destroy", G_CALLBACK (dialog_destroyed), self, 0);
+  if (self->dialog == NULL)
+    {
+      self->dialog = tke_ceremony_dialog_new (GTK_WINDOW (self), self->prompter);
+      g_signal_connect_object (self->dialog, "retry", G_CALLBACK (dialog_retry), self, 0);
+      g_signal_connect_object (self->dialog, "destroy", G_CALLBACK (dialog_destroyed), self, 0);
+    }
+  tke_ceremony_dialog_start (self->dialog, _ (op_titles[op]), subtitle);
   gtk_window_present (GTK_WINDOW (self->dialog));
 
   reader_names (self, &reader1, &reader2);
@@ -687,6 +690,8 @@ tke_window_dispose (GObject *object)
     g_cancellable_cancel (tke_ceremony_dialog_get_cancellable (self->dialog));
   /* The worker finishes its job (a cancelled one ends at once) before the readers go. */
   g_clear_object (&self->worker);
+  if (self->dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->dialog));
   if (self->readers != NULL)
     tke_reader_manager_stop_watching (self->readers);
   g_clear_object (&self->readers);
