@@ -281,76 +281,57 @@ cmd_card_info (TkeCli *cli, int argc, char **argv, GError **error)
   return TRUE;
 }
 
+/* A card ceremony with one optional answer given as an option (--description, --name); what
+ * is not given is asked. */
 static gboolean
-cmd_card_init (TkeCli *cli, int argc, char **argv, GError **error)
+run_card_ceremony_with_text (TkeCli *cli, int argc, char **argv, TkeCeremonyOp op,
+                             const char *command, const char *summary, const char *option,
+                             const char *option_help, const char *arg_name, GError **error)
 {
-  g_autofree char *description = NULL;
+  g_autofree char *text = NULL;
   const GOptionEntry entries[] = {
-    { "description", 0, 0, G_OPTION_ARG_STRING, &description,
-      "What the card is for, who keeps it (1 to 64 characters)", "TEXT" },
+    { option, 0, 0, G_OPTION_ARG_STRING, &text, option_help, arg_name },
     { NULL },
   };
   json_auto_t *params = json_object ();
 
-  if (!tke_cli_parse (cli, entries, NULL,
-                      "Makes the blank PIV card in reader 2 a TKE card: asks its present PIN, a "
-                      "new PIN (6 to 8 digits), its present PUK and a new PUK (8 digits), in that "
-                      "order.",
+  if (!tke_cli_parse (cli, entries, NULL, summary,
                       TKE_CLI_OPT_JSON | TKE_CLI_OPT_PINS | TKE_CLI_OPT_READERS | TKE_CLI_OPT_YES,
                       &argc, &argv, error))
     return FALSE;
   if (argc > 1)
-    return tke_cli_bad_input (cli, error, "card-init takes no argument.");
-  if (description != NULL)
-    json_object_set_new (params, "description", json_string (description));
-  return tke_cli_run_ceremony (cli, TKE_CEREMONY_INITIALIZE_CARD, params, error);
+    return tke_cli_bad_input (cli, error, "%s takes no argument.", command);
+  if (text != NULL)
+    json_object_set_new (params, option, json_string (text));
+  return tke_cli_run_ceremony (cli, op, params, error);
+}
+
+static gboolean
+cmd_card_init (TkeCli *cli, int argc, char **argv, GError **error)
+{
+  return run_card_ceremony_with_text (
+      cli, argc, argv, TKE_CEREMONY_INITIALIZE_CARD, "card-init",
+      "Makes the blank PIV card in reader 2 a TKE card: asks its present PIN, a new PIN (6 to 8 "
+      "digits), its present PUK and a new PUK (8 digits), in that order.",
+      "description", "What the card is for, who keeps it (1 to 64 characters)", "TEXT", error);
 }
 
 static gboolean
 cmd_card_sigkey_gen (TkeCli *cli, int argc, char **argv, GError **error)
 {
-  g_autofree char *name = NULL;
-  const GOptionEntry entries[] = {
-    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "The administrator's name (1 to 30 characters)",
-      "NAME" },
-    { NULL },
-  };
-  json_auto_t *params = json_object ();
-
-  if (!tke_cli_parse (cli, entries, NULL,
-                      "Generates an administrator signature key on the TKE card in reader 2.",
-                      TKE_CLI_OPT_JSON | TKE_CLI_OPT_PINS | TKE_CLI_OPT_READERS | TKE_CLI_OPT_YES,
-                      &argc, &argv, error))
-    return FALSE;
-  if (argc > 1)
-    return tke_cli_bad_input (cli, error, "card-sigkey-gen takes no argument.");
-  if (name != NULL)
-    json_object_set_new (params, "name", json_string (name));
-  return tke_cli_run_ceremony (cli, TKE_CEREMONY_GENERATE_SIGNATURE_KEY, params, error);
+  return run_card_ceremony_with_text (
+      cli, argc, argv, TKE_CEREMONY_GENERATE_SIGNATURE_KEY, "card-sigkey-gen",
+      "Generates an administrator signature key on the TKE card in reader 2.", "name",
+      "The administrator's name (1 to 30 characters)", "NAME", error);
 }
 
 static gboolean
 cmd_card_keypart_gen (TkeCli *cli, int argc, char **argv, GError **error)
 {
-  g_autofree char *description = NULL;
-  const GOptionEntry entries[] = {
-    { "description", 0, 0, G_OPTION_ARG_STRING, &description,
-      "The key part's description (1 to 64 characters)", "TEXT" },
-    { NULL },
-  };
-  json_auto_t *params = json_object ();
-
-  if (!tke_cli_parse (cli, entries, NULL,
-                      "Generates a random master key part on the TKE card in reader 2 and shows "
-                      "its VP.",
-                      TKE_CLI_OPT_JSON | TKE_CLI_OPT_PINS | TKE_CLI_OPT_READERS | TKE_CLI_OPT_YES,
-                      &argc, &argv, error))
-    return FALSE;
-  if (argc > 1)
-    return tke_cli_bad_input (cli, error, "card-keypart-gen takes no argument.");
-  if (description != NULL)
-    json_object_set_new (params, "description", json_string (description));
-  return tke_cli_run_ceremony (cli, TKE_CEREMONY_GENERATE_KEY_PART, params, error);
+  return run_card_ceremony_with_text (
+      cli, argc, argv, TKE_CEREMONY_GENERATE_KEY_PART, "card-keypart-gen",
+      "Generates a random master key part on the TKE card in reader 2 and shows its VP.",
+      "description", "The key part's description (1 to 64 characters)", "TEXT", error);
 }
 
 static gboolean
