@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "tke-application.h"
+#include "tke-process.h"
 #include "tke-secmem.h"
 
 int
@@ -20,6 +21,11 @@ main (int argc, char **argv)
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
+  if (!tke_process_harden (&error))
+    {
+      g_printerr ("tke: %s\n", error->message);
+      return 1;
+    }
   /* Before anything else allocates: key parts and PINs must never land in swappable memory. */
   if (!tke_secmem_init (&error))
     {

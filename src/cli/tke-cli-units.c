@@ -3,12 +3,12 @@
  * master key registers, and the operations the ceremony engine runs on the selected units. */
 #include "config.h"
 
-#include <libsoup/soup.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "tke-cli-private.h"
 #include "tke-error.h"
+#include "tke-unit-client.h"
 #include "tke-vp.h"
 
 /* Services ------------------------------------------------------------------------------------ */
@@ -53,67 +53,25 @@ cmd_services (TkeCli *cli, int argc, char **argv, GError **error)
   return TRUE;
 }
 
-typedef struct
+static void
+on_probed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  char *fingerprint;
-} Probe;
+  GAsyncResult **out = user_data;
 
-static gboolean
-on_probe_certificate (SoupMessage *msg, GTlsCertificate *certificate, GTlsCertificateFlags errors,
-                      gpointer user_data)
-{
-  Probe *probe = user_data;
-  g_autoptr (GByteArray) der = NULL;
-
-  g_object_get (certificate, "certificate", &der, NULL);
-  if (der == NULL)
-    return FALSE;
-  g_free (probe->fingerprint);
-  probe->fingerprint = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len);
-  /* Accepted for this one request only, to show the operator what to compare. */
-  return TRUE;
+  *out = g_object_ref (result);
 }
 
-/* The SHA-256 of the service's certificate, as presented now. */
+/* The SHA-256 of the service's certificate, as presented now: only a TLS handshake, no request
+ * and no API key, since nothing is trusted yet. */
 static char *
-probe_fingerprint (TkeCli *cli, const char *url, const char *api_key, GError **error)
+probe_fingerprint (TkeCli *cli, const char *url, GError **error)
 {
-  g_autoptr (SoupSession) session = soup_session_new ();
-  g_autoptr (SoupMessage) msg = NULL;
-  g_autoptr (GBytes) body = NULL;
-  g_autoptr (GError) local_error = NULL;
-  g_autofree char *endpoint = g_strdup_printf ("%s/v1/instances", url);
-  g_autofree char *bearer = g_strdup_printf ("Bearer %s", api_key);
-  Probe probe = { NULL };
+  g_autoptr (GAsyncResult) result = NULL;
 
-  msg = soup_message_new ("GET", endpoint);
-  if (msg == NULL)
-    {
-      tke_cli_bad_input (cli, error, "“%s” is not a URL like https://host:port.", url);
-      return NULL;
-    }
-  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", bearer);
-  g_signal_connect (msg, "accept-certificate", G_CALLBACK (on_probe_certificate), &probe);
-  body = soup_session_send_and_read (session, msg, cli->cancellable, &local_error);
-  tke_wipe (bearer, strlen (bearer));
-  if (body == NULL)
-    {
-      g_free (probe.fingerprint);
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      else
-        g_set_error (error, TKE_ERROR, TKE_ERROR_UNIT_UNREACHABLE,
-                     "The crypto unit service at %s can't be reached: %s", url,
-                     local_error->message);
-      return NULL;
-    }
-  if (probe.fingerprint == NULL)
-    {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_UNIT_CERTIFICATE,
-                   "The service at %s presented no TLS certificate: use an https:// URL.", url);
-      return NULL;
-    }
-  return probe.fingerprint;
+  tke_unit_client_probe_async (url, cli->cancellable, on_probed, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return tke_unit_client_probe_finish (result, error);
 }
 
 static gboolean
@@ -183,7 +141,7 @@ cmd_service_add (TkeCli *cli, int argc, char **argv, GError **error)
     }
   else
     {
-      g_autofree char *seen = probe_fingerprint (cli, normal_url, api_key, error);
+      g_autofree char *seen = probe_fingerprint (cli, normal_url, error);
 
       if (seen == NULL)
         return FALSE;

@@ -7,6 +7,7 @@
 
 #include <glib-unix.h>
 
+#include "tke-process.h"
 #include "tke-secmem.h"
 #include "tke-softunit-service.h"
 
@@ -42,9 +43,12 @@ main (int argc, char **argv)
   g_autoptr (GMainLoop) loop = NULL;
 
   setlocale (LC_ALL, "");
-  /* The wire protocol is TLS 1.3 only; glib-networking takes GnuTLS priorities from here. An
-   * administrator's own setting wins. */
-  g_setenv ("G_TLS_GNUTLS_PRIORITY", "NORMAL:-VERS-ALL:+VERS-TLS1.3", FALSE);
+  /* No core file, no ptrace; the wire protocol is TLS 1.3 only. */
+  if (!tke_process_harden (&error))
+    {
+      g_printerr ("tke-softunit: %s\n", error->message);
+      return 1;
+    }
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {

@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "tke-error.h"
+#include "tke-process.h"
 #include "tke-vcard-engine.h"
 #include "tke-vpcd.h"
 
@@ -224,6 +225,14 @@ cmd_insert (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+  g_autoptr (GError) error = NULL;
+
+  /* The card image holds the card's private keys and PIN. */
+  if (!tke_process_harden (&error))
+    {
+      g_printerr ("tke-vcard: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
   if (argc >= 2 && g_str_equal (argv[1], "create"))
     return cmd_create (argc - 1, argv + 1);
   if (argc >= 2 && g_str_equal (argv[1], "insert"))

@@ -7,6 +7,7 @@
 #include <libsoup/soup.h>
 
 #include "tke-error.h"
+#include "tke-pinned-tls-database.h"
 #include "tke-unit-client.h"
 #include "tke-unit-error.h"
 #include "tke-unit-jose.h"
@@ -29,7 +30,7 @@ G_DEFINE_FINAL_TYPE (TkeUnitClient, tke_unit_client, G_TYPE_OBJECT)
 typedef struct
 {
   SoupMessage *msg;
-  gboolean certificate_refused;
+  char *refused_fingerprint; /* what a refused peer presented */
   char *unit_id;
 } RequestData;
 
@@ -39,6 +40,7 @@ request_data_free (gpointer data)
   RequestData *rd = data;
 
   g_clear_object (&rd->msg);
+  g_free (rd->refused_fingerprint);
   g_free (rd->unit_id);
   g_free (rd);
 }
@@ -80,16 +82,13 @@ tke_unit_client_class_init (TkeUnitClientClass *klass)
 static void
 tke_unit_client_init (TkeUnitClient *self)
 {
-  /* A command fans out to every selected unit at once: allow that many connections. */
-  self->session = soup_session_new_with_options ("max-conns", 256, "max-conns-per-host", 128,
-                                                 "timeout", 120, NULL);
 }
 
 TkeUnitClient *
 tke_unit_client_new (const char *url, const char *fingerprint, const char *api_key)
 {
   TkeUnitClient *self;
-  GString *fp;
+  g_autoptr (GTlsDatabase) database = NULL;
 
   g_return_val_if_fail (url != NULL && fingerprint != NULL && api_key != NULL, NULL);
 
@@ -97,12 +96,13 @@ tke_unit_client_new (const char *url, const char *fingerprint, const char *api_k
   self->url = g_strdup (url);
   while (g_str_has_suffix (self->url, "/"))
     self->url[strlen (self->url) - 1] = '\0';
-  fp = g_string_new (NULL);
-  for (const char *p = fingerprint; *p != '\0'; p++)
-    if (g_ascii_isxdigit (*p))
-      g_string_append_c (fp, g_ascii_tolower (*p));
-  self->fingerprint = g_string_free (fp, FALSE);
+  self->fingerprint = tke_fingerprint_normalize (fingerprint);
   self->api_key = g_strdup (api_key);
+  /* The pin alone decides which certificate is trusted, on every connection of the session. A
+   * command fans out to every selected unit at once: allow that many connections. */
+  database = tke_pinned_tls_database_new (self->fingerprint);
+  self->session = soup_session_new_with_options ("max-conns", 256, "max-conns-per-host", 128,
+                                                 "timeout", 120, "tls-database", database, NULL);
   return self;
 }
 
@@ -112,18 +112,52 @@ on_accept_certificate (SoupMessage *msg, GTlsCertificate *certificate, GTlsCerti
 {
   GTask *task = user_data;
   RequestData *rd = g_task_get_task_data (task);
-  TkeUnitClient *self = g_task_get_source_object (task);
-  g_autoptr (GByteArray) der = NULL;
-  g_autofree char *actual = NULL;
 
-  /* The certificate is self-signed: what makes it trusted is the pinned fingerprint alone. */
-  g_object_get (certificate, "certificate", &der, NULL);
-  if (der != NULL)
-    actual = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len);
-  if (actual != NULL && g_str_equal (actual, self->fingerprint))
-    return TRUE;
-  rd->certificate_refused = TRUE;
+  /* The pinned database accepted the pinned certificate already: whatever comes here is another
+   * one, and is refused, never accepted on second thought. */
+  g_free (rd->refused_fingerprint);
+  rd->refused_fingerprint = tke_tls_certificate_fingerprint (certificate);
+  if (rd->refused_fingerprint == NULL)
+    rd->refused_fingerprint = g_strdup ("(none)");
   return FALSE;
+}
+
+static void
+return_certificate_refused (GTask *task, const char *presented)
+{
+  TkeUnitClient *self = g_task_get_source_object (task);
+
+  g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_CERTIFICATE,
+                           "The service at %s presented a certificate with SHA-256 %s, but the "
+                           "one pinned for it has SHA-256 %s: nothing was sent to it. Something "
+                           "between this workstation and the service may be reading the "
+                           "connection; check the fingerprint with the service's operator.",
+                           self->url, presented, self->fingerprint);
+}
+
+/* Checks the connection an answer came on, whatever happened during its handshake: the pinned
+ * certificate and TLS 1.3. */
+static gboolean
+check_answer_connection (GTask *task, SoupMessage *msg)
+{
+  TkeUnitClient *self = g_task_get_source_object (task);
+  GTlsCertificate *peer = soup_message_get_tls_peer_certificate (msg);
+  g_autofree char *actual = peer != NULL ? tke_tls_certificate_fingerprint (peer) : NULL;
+
+  if (actual == NULL || !g_str_equal (actual, self->fingerprint))
+    {
+      return_certificate_refused (task, actual != NULL ? actual : "(none)");
+      return FALSE;
+    }
+  if (soup_message_get_tls_protocol_version (msg) != G_TLS_PROTOCOL_VERSION_TLS_1_3)
+    {
+      g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_CERTIFICATE,
+                               "The service at %s does not speak TLS 1.3: the crypto unit "
+                               "protocol needs it.",
+                               self->url);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void
@@ -142,18 +176,16 @@ on_send_and_read (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
-      else if (rd->certificate_refused)
-        g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_CERTIFICATE,
-                                 "The service at %s presented a certificate that is not the one "
-                                 "pinned for it: check the fingerprint with its operator before "
-                                 "trusting it.",
-                                 self->url);
+      else if (rd->refused_fingerprint != NULL)
+        return_certificate_refused (task, rd->refused_fingerprint);
       else
         g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_UNREACHABLE,
                                  "The crypto unit service at %s can't be reached: %s", self->url,
                                  error->message);
       return;
     }
+  if (!check_answer_connection (task, rd->msg))
+    return;
   status = soup_message_get_status (rd->msg);
   if (g_bytes_get_size (bytes) > 0 && g_bytes_get_size (bytes) <= MAX_ANSWER)
     value = json_loadb (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), 0, NULL);
@@ -201,11 +233,9 @@ start_request (TkeUnitClient *self, const char *path, json_t *body, gpointer sou
       return task;
     }
   soup_message_headers_replace (soup_message_get_request_headers (rd->msg), "Authorization", auth);
-  /* Commands may use a kept-alive connection: a fan-out to every unit must not pay a TLS
-   * handshake per unit. Should libsoup resend one on a connection that died, the unit's counter
-   * refuses the copy (BAD_COUNTER); after any error a caller reads the unit's state, whose
-   * counter tells whether the command was applied. */
-  soup_message_add_flags (rd->msg, SOUP_MESSAGE_IDEMPOTENT);
+  /* A POST is never marked idempotent: libsoup must not send a signed command a second time by
+   * itself when a kept-alive connection dies under it. After such an error the caller reads the
+   * unit's state, whose counter tells whether the command was applied. */
   tke_wipe (auth, strlen (auth));
   if (body != NULL)
     {
@@ -237,6 +267,124 @@ json_t *
 tke_unit_client_request_finish (TkeUnitClient *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Probe ----------------------------------------------------------------------------------- */
+
+typedef struct
+{
+  char *url;
+  char *fingerprint;
+} Probe;
+
+static void
+probe_free (gpointer data)
+{
+  Probe *probe = data;
+
+  g_free (probe->url);
+  g_free (probe->fingerprint);
+  g_free (probe);
+}
+
+static gboolean
+on_probe_certificate (GTlsConnection *connection, GTlsCertificate *certificate,
+                      GTlsCertificateFlags errors, gpointer user_data)
+{
+  Probe *probe = user_data;
+
+  /* Accepted for this handshake only, which carries nothing, to show the operator what to
+   * compare. */
+  g_free (probe->fingerprint);
+  probe->fingerprint = tke_tls_certificate_fingerprint (certificate);
+  return probe->fingerprint != NULL;
+}
+
+static void
+on_probe_event (GSocketClient *client, GSocketClientEvent event, GSocketConnectable *connectable,
+                GIOStream *connection, gpointer user_data)
+{
+  g_autoptr (GTlsDatabase) nothing = NULL;
+
+  if (event != G_SOCKET_CLIENT_TLS_HANDSHAKING || !G_IS_TLS_CONNECTION (connection))
+    return;
+  /* A database that trusts nothing: every certificate goes through accept-certificate, the ones
+   * a system CA signed too. */
+  nothing = tke_pinned_tls_database_new (NULL);
+  g_tls_connection_set_database (G_TLS_CONNECTION (connection), nothing);
+  g_signal_connect (connection, "accept-certificate", G_CALLBACK (on_probe_certificate), user_data);
+}
+
+static void
+on_probe_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Probe *probe = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnection) connection = NULL;
+  GIOStream *tls;
+
+  connection = g_socket_client_connect_to_uri_finish (G_SOCKET_CLIENT (source), result, &error);
+  if (connection == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_UNREACHABLE,
+                                 "The crypto unit service at %s can't be reached: %s", probe->url,
+                                 error->message);
+      return;
+    }
+  tls = G_IS_TCP_WRAPPER_CONNECTION (connection)
+            ? g_tcp_wrapper_connection_get_base_io_stream (G_TCP_WRAPPER_CONNECTION (connection))
+            : G_IO_STREAM (connection);
+  if (!G_IS_TLS_CONNECTION (tls) || probe->fingerprint == NULL)
+    g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_CERTIFICATE,
+                             "The service at %s presented no TLS certificate: use an https:// "
+                             "URL.",
+                             probe->url);
+  else if (g_tls_connection_get_protocol_version (G_TLS_CONNECTION (tls)) !=
+           G_TLS_PROTOCOL_VERSION_TLS_1_3)
+    g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_CERTIFICATE,
+                             "The service at %s does not speak TLS 1.3: the crypto unit protocol "
+                             "needs it.",
+                             probe->url);
+  else
+    g_task_return_pointer (task, g_steal_pointer (&probe->fingerprint), g_free);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+}
+
+void
+tke_unit_client_probe_async (const char *url, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  Probe *probe = g_new0 (Probe, 1);
+
+  g_return_if_fail (url != NULL);
+
+  g_task_set_source_tag (task, tke_unit_client_probe_async);
+  probe->url = g_strdup (url);
+  g_task_set_task_data (task, probe, probe_free);
+  if (!g_str_has_prefix (url, "https://"))
+    {
+      g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                               "“%s” is not an https:// URL.", url);
+      g_object_unref (task);
+      return;
+    }
+  g_socket_client_set_tls (client, TRUE);
+  g_socket_client_set_timeout (client, 30);
+  g_signal_connect (client, "event", G_CALLBACK (on_probe_event), probe);
+  g_socket_client_connect_to_uri_async (client, url, 443, cancellable, on_probe_connected, task);
+}
+
+char *
+tke_unit_client_probe_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

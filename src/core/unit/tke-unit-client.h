@@ -32,6 +32,14 @@ G_DECLARE_FINAL_TYPE (TkeUnitClient, tke_unit_client, TKE, UNIT_CLIENT, GObject)
  * for them synchronously on the thread that runs an embedded service's loop. */
 TkeUnitClient *tke_unit_client_new (const char *url, const char *fingerprint, const char *api_key);
 
+/* Connects to url with TLS only to see the certificate the service presents, and sends nothing:
+ * no request, no API key. The result is its SHA-256 fingerprint (lower-case hex), to be shown
+ * to the operator for comparison before anything is pinned. A peer that does not speak TLS 1.3
+ * is refused. */
+void tke_unit_client_probe_async (const char *url, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+char *tke_unit_client_probe_finish (GAsyncResult *result, GError **error);
+
 /* Any endpoint: GET when body is NULL, else POST with the JSON body. The result is the answer's
  * JSON; a refusal is a TKE_UNIT_ERROR with the unit's code and sentence; a network failure is
  * TKE_ERROR_UNIT_UNREACHABLE, a certificate that is not the pinned one TKE_ERROR_UNIT_CERTIFICATE. */
