@@ -32,6 +32,7 @@ struct _TkeWorkspace
   char *dir;
   GSettings *settings;
   TkeJournal *journal;
+  TkeUnitPins *pins;
   GPtrArray *services;  /* Service */
   GPtrArray *units;     /* TkeCeremonyUnit */
   GHashTable *selected; /* unit id set */
@@ -152,18 +153,11 @@ rebuild_units (TkeWorkspace *self)
       for (guint i = 0; service->listed != NULL && i < service->listed->len; i++)
         {
           TkeUnitInfo *info = service->listed->pdata[i];
-          TkeCeremonyUnit *unit = g_new0 (TkeCeremonyUnit, 1);
 
-          unit->service_url = g_strdup (service->url);
-          unit->fingerprint = g_strdup (service->fingerprint);
-          unit->api_key = g_strdup (service->api_key);
-          unit->num = self->units->len + 1;
-          unit->id = g_strdup (info->id);
-          unit->instance = g_strdup (info->instance);
-          unit->type = g_strdup (info->type);
-          unit->location = g_strdup (info->location);
-          unit->identity_jwk = info->identity_jwk ? json_incref (info->identity_jwk) : NULL;
-          g_ptr_array_add (self->units, unit);
+          info->num = self->units->len + 1;
+          g_ptr_array_add (self->units,
+                           tke_ceremony_unit_new_listed (info, service->url, service->fingerprint,
+                                                         service->api_key, self->pins));
         }
     }
 }
@@ -554,6 +548,7 @@ tke_workspace_finalize (GObject *object)
   g_free (self->dir);
   g_clear_object (&self->settings);
   g_clear_object (&self->journal);
+  g_clear_object (&self->pins);
   g_ptr_array_unref (self->services);
   g_ptr_array_unref (self->units);
   g_hash_table_unref (self->selected);
@@ -621,6 +616,9 @@ tke_workspace_new (const char *dir, GSettings *settings, GError **error)
   journal_path = g_build_filename (dir, TKE_JOURNAL_FILE_NAME, NULL);
   self->journal = tke_journal_open (journal_path, error);
   if (self->journal == NULL || !load_services (self, error))
+    return NULL;
+  self->pins = tke_unit_pins_load (dir, error);
+  if (self->pins == NULL)
     return NULL;
   return g_steal_pointer (&self);
 }

@@ -170,6 +170,15 @@ cmd_service_add (TkeCli *cli, int argc, char **argv, GError **error)
   if (!tke_cli_save_config (cli, error))
     return FALSE;
   printf ("Added %s (certificate SHA-256 %s).\n", service->url, service->fingerprint);
+  printf ("Pinned identity keys (compare them with what the units' operator printed):\n");
+  for (guint i = 0; i < units->len; i++)
+    {
+      TkeCeremonyUnit *unit = units->pdata[i];
+
+      if (g_str_equal (unit->service_url, service->url))
+        printf ("  crypto unit %u  %s  %s\n", unit->num, unit->id,
+                unit->identity_error != NULL ? "CHANGED: REFUSED" : unit->thumbprint);
+    }
   return TRUE;
 }
 
@@ -233,6 +242,7 @@ cmd_cryptounits (TkeCli *cli, int argc, char **argv, GError **error)
 {
   const GOptionEntry entries[] = { { NULL } };
   g_autoptr (GPtrArray) units = NULL;
+  gboolean refused = FALSE;
 
   if (!tke_cli_parse (cli, entries, NULL,
                       "Lists the crypto units of all services, numbered for the other commands.",
@@ -252,29 +262,161 @@ cmd_cryptounits (TkeCli *cli, int argc, char **argv, GError **error)
         {
           TkeCeremonyUnit *unit = units->pdata[i];
 
-          json_array_append_new (json, json_pack ("{s:s, s:i, s:b, s:s, s:s, s:s, s:s}",
-                                                  "service_instance", unit->instance, "num",
-                                                  (int) unit->num, "selected",
-                                                  tke_cli_config_has_unit (cli->config, unit->id),
-                                                  "type", unit->type, "location", unit->location,
-                                                  "id", unit->id, "service", unit->service_url));
+          json_array_append_new (
+              json, json_pack ("{s:s, s:i, s:b, s:s, s:s, s:s, s:s, s:s?, s:s}", "service_instance",
+                               unit->instance, "num", (int) unit->num, "selected",
+                               tke_cli_config_has_unit (cli->config, unit->id), "type", unit->type,
+                               "location", unit->location, "id", unit->id, "service",
+                               unit->service_url, "identity", unit->thumbprint, "identity_status",
+                               unit->identity_error != NULL ? "changed" : "pinned"));
         }
       tke_cli_print_json (json);
-      return TRUE;
     }
+  else
+    {
+      printf ("%-38s %-16s %-9s %-12s %-28s %s\n", "SERVICE INSTANCE", "CRYPTO UNIT NUM",
+              "SELECTED", "TYPE", "LOCATION", "IDENTITY (JWK SHA-256 THUMBPRINT)");
+      for (guint i = 0; i < units->len; i++)
+        {
+          TkeCeremonyUnit *unit = units->pdata[i];
 
-  printf ("%-38s %-16s %-9s %-12s %s\n", "SERVICE INSTANCE", "CRYPTO UNIT NUM", "SELECTED", "TYPE",
-          "LOCATION");
+          printf ("%-38s %-16u %-9s %-12s %-28s %s\n", unit->instance, unit->num,
+                  tke_cli_config_has_unit (cli->config, unit->id) ? "true" : "false", unit->type,
+                  unit->location,
+                  unit->identity_error != NULL
+                      ? "CHANGED: REFUSED"
+                      : (unit->thumbprint != NULL ? unit->thumbprint : ""));
+        }
+      if (units->len == 0)
+        printf ("No crypto unit: add a service with “tkectl service-add”.\n");
+    }
+  /* A unit that presents another identity key is listed, so that it can be found, and refused
+   * loudly: the exit status says that something is wrong. */
   for (guint i = 0; i < units->len; i++)
     {
       TkeCeremonyUnit *unit = units->pdata[i];
 
-      printf ("%-38s %-16u %-9s %-12s %s\n", unit->instance, unit->num,
-              tke_cli_config_has_unit (cli->config, unit->id) ? "true" : "false", unit->type,
-              unit->location);
+      if (unit->identity_error == NULL)
+        continue;
+      if (!refused)
+        g_set_error (error, TKE_ERROR, TKE_ERROR_UNIT_IDENTITY, "%s", unit->identity_error);
+      else
+        g_printerr ("tkectl: %s\n", unit->identity_error);
+      refused = TRUE;
     }
-  if (units->len == 0)
-    printf ("No crypto unit: add a service with “tkectl service-add”.\n");
+  return !refused;
+}
+
+static void
+on_listed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+/* What the unit's service lists for it now, with the identity key it presents. */
+static TkeUnitInfo *
+list_presented (TkeCli *cli, const TkeCeremonyUnit *unit, GError **error)
+{
+  g_autoptr (TkeUnitClient) client =
+      tke_unit_client_new (unit->service_url, unit->fingerprint, unit->api_key);
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GPtrArray) listed = NULL;
+
+  tke_unit_client_list_units_async (client, cli->cancellable, on_listed, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  listed = tke_unit_client_list_units_finish (client, result, error);
+  for (guint i = 0; listed != NULL && i < listed->len; i++)
+    {
+      TkeUnitInfo *info = listed->pdata[i];
+
+      if (g_str_equal (info->id, unit->id))
+        {
+          info->num = unit->num;
+          return g_ptr_array_steal_index (listed, i);
+        }
+    }
+  if (listed != NULL)
+    g_set_error (error, TKE_ERROR, TKE_ERROR_NOT_FOUND,
+                 "Crypto unit %u is no longer listed by its service.", unit->num);
+  return NULL;
+}
+
+static gboolean
+cmd_cryptounit_repin (TkeCli *cli, int argc, char **argv, GError **error)
+{
+  const GOptionEntry entries[] = { { NULL } };
+  g_autoptr (GPtrArray) units = NULL;
+  g_autoptr (TkeUnitInfo) info = NULL;
+  g_autoptr (TkeUnitPins) pins = NULL;
+  g_autoptr (TkeJournal) journal = NULL;
+  g_autoptr (TkeJournalEntry) entry = NULL;
+  g_autofree char *presented = NULL;
+  g_autofree char *consequence = NULL;
+  g_autofree char *journal_path = NULL;
+  g_autofree char *old = NULL;
+  TkeCeremonyUnit *unit;
+  guint64 num;
+
+  if (!tke_cli_parse (cli, entries, "NUM",
+                      "Pins the identity key that a crypto unit presents now in place of the one "
+                      "pinned before, once its operator confirmed the change.",
+                      TKE_CLI_OPT_YES, &argc, &argv, error))
+    return FALSE;
+  if (argc != 2)
+    return tke_cli_bad_input (cli, error, "give one CRYPTO UNIT NUM (see tkectl cryptounits).");
+  units = tke_cli_list_units (cli, error);
+  if (units == NULL)
+    return FALSE;
+  if (!g_ascii_string_to_unsigned (argv[1], 10, 1, G_MAXUINT, &num, NULL) || num > units->len)
+    return tke_cli_bad_input (cli, error,
+                              "there is no crypto unit %s: the CRYPTO UNIT NUMs are 1 to %u.",
+                              argv[1], units->len);
+  unit = units->pdata[num - 1];
+  if (unit->identity_error == NULL)
+    {
+      printf ("Crypto unit %u presents the identity key pinned for it (%s): nothing to do.\n",
+              unit->num, unit->thumbprint);
+      return TRUE;
+    }
+  info = list_presented (cli, unit, error);
+  if (info == NULL)
+    return FALSE;
+  presented = tke_jwk_thumbprint (info->identity_jwk);
+  if (presented == NULL)
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
+                   "Crypto unit %u presents no valid identity key: it can't be pinned.", unit->num);
+      return FALSE;
+    }
+  pins = tke_unit_pins_load (cli->config->dir, error);
+  if (pins == NULL)
+    return FALSE;
+  old = g_strdup (tke_unit_pins_get_thumbprint (pins, unit->id));
+  consequence = g_strdup_printf (
+      "Crypto unit %u (%s) now presents the identity key with thumbprint %s instead of %s, "
+      "pinned on %s. Compare it with what the unit's operator printed: from now on importer keys "
+      "and receipts of this unit count only when the new key signed them.",
+      unit->num, unit->id, presented, old, tke_unit_pins_get_date (pins, unit->id));
+  if (!tke_prompter_confirm (TKE_PROMPTER (cli->prompter), "Pin the new identity key?", consequence,
+                             cli->cancellable, error))
+    return FALSE;
+
+  journal_path = g_build_filename (cli->config->dir, TKE_JOURNAL_FILE_NAME, NULL);
+  journal = tke_journal_open (journal_path, error);
+  if (journal == NULL)
+    return FALSE;
+  if (!tke_unit_pins_repin (pins, unit->service_url, info, error))
+    return FALSE;
+  entry = tke_journal_entry_new ("repin-unit-identity");
+  tke_journal_entry_add_unit (entry, unit->id, unit->num, "OK", "identity key re-pinned", NULL);
+  tke_journal_entry_add_detail (entry, "previous_identity", old);
+  tke_journal_entry_add_detail (entry, "identity", presented);
+  if (!tke_journal_append (journal, entry, error))
+    return FALSE;
+  printf ("Crypto unit %u: pinned identity key %s.\n", unit->num, presented);
   return TRUE;
 }
 
@@ -817,6 +959,8 @@ const TkeCliCommand tke_cli_unit_commands[] = {
   { "cryptounits", cmd_cryptounits, "List crypto units with their NUM and selection" },
   { "cryptounit-add", cmd_cryptounit_add, "Select crypto units by NUM" },
   { "cryptounit-rm", cmd_cryptounit_rm, "Unselect crypto units by NUM" },
+  { "cryptounit-repin", cmd_cryptounit_repin,
+    "Pin the new identity key of a crypto unit whose operator confirmed it" },
   { "cryptounit-compare", cmd_cryptounit_compare, "Compare the selected crypto units" },
   { "cryptounit-admins", cmd_cryptounit_admins, "List administrators and thresholds" },
   { "cryptounit-admin-add", cmd_admin_add, "Install the administrator of the card in reader 1" },

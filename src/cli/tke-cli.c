@@ -67,6 +67,7 @@ tke_cli_exit_for_error (const GError *error)
         return TKE_CLI_EXIT_REFUSED;
       case TKE_ERROR_UNIT_UNREACHABLE:
       case TKE_ERROR_UNIT_CERTIFICATE:
+      case TKE_ERROR_UNIT_IDENTITY:
         return TKE_CLI_EXIT_UNREACHABLE;
       case TKE_ERROR_WRONG_PASSWORD:
       case TKE_ERROR_CORRUPT_FILE:
@@ -371,7 +372,10 @@ tke_cli_list_units (TkeCli *cli, GError **error)
       g_ptr_array_new_with_free_func ((GDestroyNotify) tke_ceremony_unit_free);
   guint pending = n;
   gboolean ok = TRUE;
+  g_autoptr (TkeUnitPins) pins = tke_unit_pins_load (cli->config->dir, error);
 
+  if (pins == NULL)
+    return NULL;
   for (guint s = 0; s < n; s++)
     {
       TkeCliService *service = cli->config->services->pdata[s];
@@ -403,17 +407,11 @@ tke_cli_list_units (TkeCli *cli, GError **error)
       for (guint i = 0; i < listed->len; i++)
         {
           TkeUnitInfo *info = listed->pdata[i];
-          TkeCeremonyUnit *unit = g_new0 (TkeCeremonyUnit, 1);
+          TkeCeremonyUnit *unit;
 
-          unit->service_url = g_strdup (service->url);
-          unit->fingerprint = g_strdup (service->fingerprint);
-          unit->api_key = g_strdup (service->api_key);
-          unit->num = units->len + 1;
-          unit->id = g_strdup (info->id);
-          unit->instance = g_strdup (info->instance);
-          unit->type = g_strdup (info->type);
-          unit->location = g_strdup (info->location);
-          unit->identity_jwk = info->identity_jwk != NULL ? json_incref (info->identity_jwk) : NULL;
+          info->num = units->len + 1;
+          unit = tke_ceremony_unit_new_listed (info, service->url, service->fingerprint,
+                                               service->api_key, pins);
           g_ptr_array_add (units, unit);
         }
     }
@@ -443,8 +441,15 @@ tke_cli_selected_units (TkeCli *cli, GError **error)
     {
       TkeCeremonyUnit *unit = all->pdata[i];
 
-      if (tke_cli_config_has_unit (cli->config, unit->id))
-        g_ptr_array_add (selected, tke_ceremony_unit_copy (unit));
+      if (!tke_cli_config_has_unit (cli->config, unit->id))
+        continue;
+      /* Nothing is signed or encrypted for a unit that is not the one pinned. */
+      if (unit->identity_error != NULL)
+        {
+          g_set_error (error, TKE_ERROR, TKE_ERROR_UNIT_IDENTITY, "%s", unit->identity_error);
+          return NULL;
+        }
+      g_ptr_array_add (selected, tke_ceremony_unit_copy (unit));
     }
   if (selected->len < cli->config->units->len)
     g_printerr ("tkectl: warning: %u selected crypto unit(s) are no longer listed by any service; "

@@ -39,6 +39,8 @@ typedef enum
   TKE_ERROR_UNIT_REFUSED,
   TKE_ERROR_UNIT_UNREACHABLE,
   TKE_ERROR_UNIT_CERTIFICATE,
+  /* A unit presents another identity key than the one pinned for it. */
+  TKE_ERROR_UNIT_IDENTITY,
 
   /* Files. */
   TKE_ERROR_WRONG_PASSWORD,

@@ -10,6 +10,8 @@
 #include "tke-process.h"
 #include "tke-secmem.h"
 #include "tke-softunit-service.h"
+#include "tke-softunit-unit.h"
+#include "tke-unit-pins.h"
 
 static gboolean
 on_signal (gpointer data)
@@ -93,6 +95,16 @@ main (int argc, char **argv)
   if (tke_softunit_service_is_new (service))
     printf ("API key: %s\n(shown once: it is stored only as a hash)\n",
             tke_softunit_service_get_api_key (service));
+  /* Each unit's identity key, for the workstation's operator to compare with what tkectl or the
+   * app pinned ("tkectl cryptounits" shows the same RFC 7638 thumbprints). */
+  for (guint i = 0; i < tke_softunit_service_get_units (service)->len; i++)
+    {
+      TkeSoftunitUnit *unit = tke_softunit_service_get_units (service)->pdata[i];
+      json_auto_t *summary = tke_softunit_unit_get_summary (unit);
+      g_autofree char *thumbprint = tke_jwk_thumbprint (json_object_get (summary, "identity_key"));
+
+      printf ("Unit %s identity %s\n", tke_softunit_unit_get_id (unit), thumbprint);
+    }
   printf ("Units: %u\n", tke_softunit_service_get_units (service)->len);
   fflush (stdout);
 

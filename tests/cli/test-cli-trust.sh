@@ -68,7 +68,7 @@ cat relay.key relay.pem >relay-full.pem
 cat "$bundle" ca.pem >bundle.crt
 relay_fp=$(openssl x509 -in relay.pem -outform der | sha256sum | cut -d' ' -f1)
 
-echo "1..10"
+echo "1..22"
 
 # The CA really is trusted inside `trusting`: curl, an independent client, accepts the relay.
 relay_port=$(free_port)
@@ -130,5 +130,111 @@ export TKE_CONFIG_DIR=$work/config-d
 rc=$?
 check "a TLS 1.2 service with the pinned certificate is refused (exit $rc: $(head -c 200 err))" \
   '[ $rc != 0 ] && ! grep -q "^Added" out && ! grep -q "$api_key" old.log'
+
+# The units' identities, against a relay that holds the service's own certificate and key.
+export TKE_CONFIG_DIR=$work/config-e
+export TKE_FILES=$work/files
+printf 'correct horse battery staple\n' >pw
+lines () { for _ in $(seq 1 "$1"); do echo 'correct horse battery staple'; done >pw.lines; }
+new_register () { # the new master key register of every unit, asked of the real service
+  curl -sk -H "Authorization: Bearer $api_key" "$url/v1/instances" | /usr/bin/python3 -c '
+import json, subprocess, sys
+units = [u["id"] for i in json.load(sys.stdin)["instances"] for u in i["units"]]
+for u in units:
+    state = json.loads(subprocess.run(["curl", "-sk", "-H", "Authorization: Bearer " + sys.argv[1],
+        sys.argv[2] + "/v1/units/" + u], capture_output=True, text=True).stdout)
+    print(state["new_register"]["state"] if "new_register" in state else state)
+' "$api_key" "$url" | sort | uniq -c | tr -s ' '
+}
+
+"$tkectl" service-add "$url" --api-key "$api_key" --fingerprint "$fp" >out 2>err
+printed=$(sed -n 's/^Unit \([^ ]*\) identity \([^ ]*\)$/\1 \2/p' softunit.out | sort)
+pinned=$(sed -n 's/^  crypto unit [0-9]*  \([^ ]*\)  \([^ ]*\)$/\1 \2/p' out | sort)
+check "service-add shows each unit's pinned identity thumbprint, as tke-softunit printed it" \
+  '[ -n "$printed" ] && [ "$printed" = "$pinned" ]'
+"$tkectl" cryptounits --json >units.json 2>err
+independent=$(curl -sk -H "Authorization: Bearer $api_key" "$url/v1/instances" | /usr/bin/python3 -c '
+import json, sys
+from jwcrypto import jwk
+for i in json.load(sys.stdin)["instances"]:
+    for u in i["units"]:
+        print(u["id"], jwk.JWK(**u["identity_key"]).thumbprint())
+' | sort)
+listed=$(/usr/bin/python3 -c '
+import json
+for u in json.load(open("units.json")):
+    print(u["id"], u["identity"])
+' | sort)
+old3=$(/usr/bin/python3 -c 'import json; print([u["identity"] for u in json.load(open("units.json")) if u["num"] == 3][0])')
+check "cryptounits --json shows the RFC 7638 thumbprints that jwcrypto computes" \
+  '[ -n "$independent" ] && [ "$independent" = "$listed" ] && [ "$listed" = "$printed" ]'
+
+"$tkectl" cryptounit-add 1 2 3 4 5 >/dev/null 2>&1
+"$tkectl" sigkey-add Alice --password-file pw >/dev/null 2>&1
+for i in 1 2; do
+  "$tkectl" mk-add --random --description "Key part $i" --password-file pw >/dev/null 2>&1
+done
+"$tkectl" sigkey-sel Alice >/dev/null 2>&1
+lines 1
+"$tkectl" cryptounit-admin-add --sigkey Alice --password-file pw.lines >out 2>err &&
+  "$tkectl" cryptounit-thrhld-set --signature 1 --revocation 1 --password-file pw.lines >out 2>err
+check "Alice is installed and the thresholds are 1/1 (through the real service)" '[ $? = 0 ]'
+[ $failed = 0 ] || diag err
+
+relay_port_file=$work/relay.port
+start_relay () { # start_relay MODE UNIT_INDEX
+  rm -f "$relay_port_file" relay2.log
+  /usr/bin/python3 "$TKE_SOURCE_ROOT/tests/cli/rewriting-relay.py" "$work/softunit/tls.pem" "$url" \
+    "$relay_port_file" "$1" "$2" "$work/relay2.log" 2>relay2.err &
+  relay_pid=$!
+  pids+=($relay_pid)
+  for _ in $(seq 1 100); do [ -s "$relay_port_file" ] && break; sleep 0.1; done
+  touch relay2.log
+  sed -i "s#https://127.0.0.1:[0-9]*\"#https://127.0.0.1:$(cat "$relay_port_file")\"#" \
+    "$TKE_CONFIG_DIR/config.json"
+}
+stop_relay () { kill "$relay_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null; }
+
+before=$(new_register)
+start_relay importer 0
+lines 3
+"$tkectl" cryptounit-mk-load --mk Key_part_1 --mk Key_part_2 --password-file pw.lines \
+  </dev/null >out 2>err
+rc=$?
+check "mk-load through a relay with the real certificate and forged importer keys is refused (exit $rc)" \
+  '[ $rc != 0 ] && grep -qi "importer\|signature\|verify" err'
+check "no command reached the units: no POST through the relay, every new register as before" \
+  '! grep -q "^POST" relay2.log && [ "$(new_register)" = "$before" ]'
+[ $failed = 0 ] || diag err relay2.log
+stop_relay
+
+start_relay identity 2
+"$tkectl" cryptounits >out 2>err
+rc=$?
+check "cryptounits refuses a unit that presents another identity key (exit 6, got $rc)" \
+  '[ $rc = 6 ] && grep -q "Crypto unit 3 .* presents another identity key than the one pinned on 20" err'
+check "cryptounits still lists the units, the changed one marked" \
+  'grep -q "CHANGED: REFUSED" out && [ "$(grep -c "^instance" out)" = 5 ]'
+"$tkectl" cryptounit-mk-load --mk Key_part_1 --mk Key_part_2 --password-file pw.lines \
+  </dev/null >out 2>err
+rc=$?
+check "mk-load with a unit whose identity changed is refused before anything (exit 6, got $rc)" \
+  '[ $rc = 6 ] && ! grep -q "^POST" relay2.log && [ "$(new_register)" = "$before" ]'
+"$tkectl" cryptounit-repin 3 </dev/null >out 2>err
+check "re-pinning needs a confirmation" '[ $? = 2 ] && grep -q -- "--yes" err'
+"$tkectl" cryptounit-repin 3 --yes >out 2>err
+rc=$?
+check "cryptounit-repin 3 --yes pins the key it presents now (exit $rc)" \
+  '[ $rc = 0 ] && "$tkectl" cryptounits >/dev/null 2>&1'
+check "the re-pin is in the ceremony journal, with both thumbprints" \
+  'grep "repin-unit-identity" "$TKE_CONFIG_DIR/journal.jsonl" | grep -q "$old3"'
+stop_relay
+
+# The pins file damaged: an error, never an empty set of pins.
+printf '{"version": 1, "units": {"x": {"thumbprint": "AAAA"' >"$TKE_CONFIG_DIR/unit-pins.json"
+"$tkectl" cryptounits >out 2>err
+rc=$?
+check "a damaged pins file is an error that names it (exit $rc)" \
+  '[ $rc != 0 ] && grep -q "unit-pins.json" err'
 
 exit $failed

@@ -99,7 +99,37 @@ tke_ceremony_unit_copy (const TkeCeremonyUnit *unit)
   copy->type = g_strdup (unit->type);
   copy->location = g_strdup (unit->location);
   copy->identity_jwk = unit->identity_jwk ? json_incref (unit->identity_jwk) : NULL;
+  copy->thumbprint = g_strdup (unit->thumbprint);
+  copy->identity_error = g_strdup (unit->identity_error);
   return copy;
+}
+
+TkeCeremonyUnit *
+tke_ceremony_unit_new_listed (const TkeUnitInfo *info, const char *service_url,
+                              const char *fingerprint, const char *api_key, TkeUnitPins *pins)
+{
+  TkeCeremonyUnit *unit;
+  g_autoptr (GError) error = NULL;
+
+  g_return_val_if_fail (info != NULL && service_url != NULL && TKE_IS_UNIT_PINS (pins), NULL);
+
+  unit = g_new0 (TkeCeremonyUnit, 1);
+  unit->service_url = g_strdup (service_url);
+  unit->fingerprint = g_strdup (fingerprint);
+  unit->api_key = g_strdup (api_key);
+  unit->num = info->num;
+  unit->id = g_strdup (info->id);
+  unit->instance = g_strdup (info->instance);
+  unit->type = g_strdup (info->type);
+  unit->location = g_strdup (info->location);
+  if (tke_unit_pins_check (pins, service_url, info, &error) == TKE_UNIT_PIN_CHANGED)
+    unit->identity_error = g_strdup (error->message);
+  if (tke_unit_pins_get_jwk (pins, info->id) != NULL)
+    {
+      unit->identity_jwk = json_deep_copy (tke_unit_pins_get_jwk (pins, info->id));
+      unit->thumbprint = g_strdup (tke_unit_pins_get_thumbprint (pins, info->id));
+    }
+  return unit;
 }
 
 void
@@ -115,6 +145,8 @@ tke_ceremony_unit_free (TkeCeremonyUnit *unit)
   g_free (unit->type);
   g_free (unit->location);
   json_decref (unit->identity_jwk);
+  g_free (unit->thumbprint);
+  g_free (unit->identity_error);
   g_free (unit);
 }
 
@@ -2214,6 +2246,25 @@ select_units (Run *run, GError **error)
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
                    "No crypto units are selected: add crypto units on the Crypto units tab first.");
       return FALSE;
+    }
+  /* Nothing is signed or encrypted for a unit whose identity is not the pinned one. */
+  for (guint i = 0; i < run->units->len; i++)
+    {
+      TkeCeremonyUnit *unit = run->units->pdata[i];
+
+      if (unit->identity_error != NULL)
+        {
+          g_set_error (error, TKE_ERROR, TKE_ERROR_UNIT_IDENTITY, "%s", unit->identity_error);
+          return FALSE;
+        }
+      if (unit->identity_jwk == NULL)
+        {
+          g_set_error (error, TKE_ERROR, TKE_ERROR_UNIT_IDENTITY,
+                       "Crypto unit %u (%s) has no pinned identity key: list the units again to "
+                       "pin it before anything is sent to it.",
+                       unit->num, unit->id);
+          return FALSE;
+        }
     }
   return TRUE;
 }

@@ -10,6 +10,7 @@
 #include "tke-journal.h"
 #include "tke-prompter.h"
 #include "tke-reader-manager.h"
+#include "tke-unit-pins.h"
 
 G_BEGIN_DECLS
 
@@ -50,9 +51,17 @@ typedef struct
   char *instance;
   char *type;
   char *location;
+  /* The pinned identity key, never the one of the latest listing: importer keys and receipts
+   * count only when it signed them. NULL for a unit without a pin, which no command goes to. */
   json_t *identity_jwk;
+  char *thumbprint;     /* of the pinned identity key */
+  char *identity_error; /* set when the unit presents another key than the pinned one */
 } TkeCeremonyUnit;
 
+/* The unit of a listing, checked against (and, when new, added to) the identity pins. */
+TkeCeremonyUnit *tke_ceremony_unit_new_listed (const TkeUnitInfo *info, const char *service_url,
+                                               const char *fingerprint, const char *api_key,
+                                               TkeUnitPins *pins);
 TkeCeremonyUnit *tke_ceremony_unit_copy (const TkeCeremonyUnit *unit);
 void tke_ceremony_unit_free (TkeCeremonyUnit *unit);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TkeCeremonyUnit, tke_ceremony_unit_free)
