@@ -552,7 +552,7 @@ send_to_units (TkeCli *cli, TkeCeremonyOp op, TkeCommand *cmd, GPtrArray *units,
         {
           g_autoptr (GError) receipt_error = NULL;
           json_auto_t *payload =
-              tke_unit_receipt_verify (answer, unit->identity_jwk, unit->id, &receipt_error);
+              tke_unit_receipt_verify (answer, unit->identity_jwk, unit->id, cmd, &receipt_error);
 
           if (payload == NULL)
             {
@@ -598,6 +598,8 @@ send_to_units (TkeCli *cli, TkeCeremonyOp op, TkeCommand *cmd, GPtrArray *units,
 
       outcome->state = tke_unit_client_get_state_finish (clients->pdata[u], reads[u].result, NULL);
       g_clear_object (&reads[u].result);
+      if (g_strcmp0 (outcome->code, "UNREACHABLE") == 0)
+        tke_unit_outcome_note_applied (outcome, cmd, units->pdata[u]);
     }
   result->differences = tke_ceremony_compare_units (result->outcomes);
   return result;

@@ -584,9 +584,11 @@ result_error (const TkeCeremonyResult *result, GError **error)
     return TRUE;
   g_set_error (error, TKE_ERROR,
                unreachable == failed ? TKE_ERROR_UNIT_UNREACHABLE : TKE_ERROR_UNIT_REFUSED,
-               "%u of %u crypto units did not accept the command (%s); the others did. Fix the "
-               "cause and run the command again for the selected units that failed.",
-               failed, result->outcomes->len, unreachable == failed ? "unreachable" : "refused");
+               "%u of %u crypto units did not accept the command (%s)%s. Each unit's line above "
+               "says where it stands; read the units again (tkectl cryptounits) before sending "
+               "anything to those that failed.",
+               failed, result->outcomes->len, unreachable == failed ? "unreachable" : "refused",
+               failed < result->outcomes->len ? "; the others did" : "");
   return FALSE;
 }
 

@@ -439,11 +439,12 @@ append_audit (TkeSoftunitUnit *self, const char *op, gint64 counter, const char 
   char *text;
   gboolean ok;
 
-  entry = json_pack (
-      "{s:I, s:I, s:s?, s:o, s:s, s:O, s:s?, s:s}", "seq", (json_int_t) (self->audit_seq + 1),
-      "time", (json_int_t) (g_get_real_time () / G_USEC_PER_SEC), "op", op, "counter",
-      counter >= 0 ? json_integer (counter) : json_null (), "result", result, "signers", signers,
-      "request", request_hash, "prev", self->audit_head != NULL ? self->audit_head : "");
+  entry = json_pack ("{s:s, s:I, s:I, s:s?, s:o, s:s, s:O, s:s?, s:s}", "unit", self->id, "seq",
+                     (json_int_t) (self->audit_seq + 1), "time",
+                     (json_int_t) (g_get_real_time () / G_USEC_PER_SEC), "op", op, "counter",
+                     counter >= 0 ? json_integer (counter) : json_null (), "result", result,
+                     "signers", signers, "request", request_hash, "prev",
+                     self->audit_head != NULL ? self->audit_head : "");
   hash = tke_json_hash_b64 (entry);
   text = json_dumps (entry, JSON_COMPACT | JSON_SORT_KEYS);
   if (self->audit_stmt == NULL &&
@@ -1407,10 +1408,10 @@ tke_softunit_unit_execute (TkeSoftunitUnit *self, const char *body, gsize len, G
   state = state_to_json (self, self->state);
   state_hash = tke_json_hash_b64 (state);
   receipt_payload =
-      json_pack ("{s:s, s:s, s:s, s:I, s:s, s:s, s:O, s:I}", "typ", TKE_RECEIPT_TYP, "unit",
+      json_pack ("{s:s, s:s, s:s, s:I, s:s, s:s, s:O, s:s, s:I}", "typ", TKE_RECEIPT_TYP, "unit",
                  self->id, "op", cmd->op, "counter", (json_int_t) self->state->counter, "state",
-                 state_hash, "request", cmd->request_hash, "signers", signer_skis, "iat",
-                 (json_int_t) (g_get_real_time () / G_USEC_PER_SEC));
+                 state_hash, "request", cmd->request_hash, "signers", signer_skis, "audit",
+                 self->audit_head, "iat", (json_int_t) (g_get_real_time () / G_USEC_PER_SEC));
   receipt = tke_jws_sign_flattened (self->identity, self->identity_kid, receipt_payload, error);
   g_mutex_unlock (&self->lock);
   if (receipt == NULL)

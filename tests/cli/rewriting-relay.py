@@ -5,8 +5,10 @@
 #   rewriting-relay.py PEM UPSTREAM_URL PORT_FILE MODE UNIT_INDEX LOG
 # MODE: "identity" replaces unit UNIT_INDEX's identity key in the listing (and signs its importer
 #   key with the new one); "importer" keeps the identity key and replaces the importer key in
-#   the unit's state by one the attacker signed; "receipt" rewrites the counter in the receipt
-#   of every command answer; "pass" changes nothing.
+#   the unit's state by one the attacker signed; "replay" relays every command but answers each
+#   unit's later commands with its first answer; "drop" relays every command and then closes the
+#   connection without an answer, as a service that dies at the wrong moment; "pass" changes
+#   nothing.
 # Every request line is appended to LOG, so a test can see what reached the relay.
 import http.server
 import json
@@ -20,6 +22,7 @@ from jwcrypto.common import json_encode
 pem, upstream, port_file, mode, unit_index, log_path = sys.argv[1:7]
 unit_index = int(unit_index)
 attacker = jwk.JWK.generate(kty="EC", crv="P-256")
+replayed = {}
 upstream_ctx = ssl.create_default_context()
 upstream_ctx.check_hostname = False
 upstream_ctx.verify_mode = ssl.CERT_NONE
@@ -57,6 +60,9 @@ class Relay(http.server.BaseHTTPRequestHandler):
                 status, data = answer.status, answer.read()
         except urllib.error.HTTPError as refusal:
             status, data = refusal.code, refusal.read()
+        if mode == "drop" and method == "POST":
+            self.close_connection = True
+            return
         data = self.rewrite(data)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -79,13 +85,10 @@ class Relay(http.server.BaseHTTPRequestHandler):
             for instance in value["instances"]:
                 for unit in instance["units"]:
                     unit["importer_key"] = attacker_importer(unit["id"])
-        elif mode == "receipt" and self.path.endswith("/commands") and "receipt" in value:
-            # A replayed or reordered answer: the receipt of another request, resigned by
-            # nobody, keeps its signature only if left alone; here its payload is swapped.
-            receipt = value["receipt"]
-            payload = json.loads(jws.base64url_decode(receipt["payload"]))
-            payload["counter"] = payload.get("counter", 0) + 7
-            receipt["payload"] = jws.base64url_encode(json_encode(payload).encode())
+        elif mode == "replay" and self.path.endswith("/commands") and "receipt" in value:
+            # The first answer of each unit, signed and consistent in itself, returned again
+            # for every later command: only its binding to the request gives it away.
+            value = replayed.setdefault(self.path, value)
         return json.dumps(value).encode()
 
     def do_GET(self):

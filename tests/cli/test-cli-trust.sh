@@ -17,7 +17,7 @@ n=0
 failed=0
 ok () { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok () { n=$((n + 1)); failed=1; echo "not ok $n - $1"; }
-check () { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+check () { if eval "$2"; then ok "$1"; else not_ok "$1"; [ -f err ] && diag err; fi; }
 diag () { sed 's/^/# /' "$@"; }
 skip_all () {
   echo "SKIP SKIP SKIP: $1" >&2
@@ -68,7 +68,7 @@ cat relay.key relay.pem >relay-full.pem
 cat "$bundle" ca.pem >bundle.crt
 relay_fp=$(openssl x509 -in relay.pem -outform der | sha256sum | cut -d' ' -f1)
 
-echo "1..22"
+echo "1..28"
 
 # The CA really is trusted inside `trusting`: curl, an independent client, accepts the relay.
 relay_port=$(free_port)
@@ -143,7 +143,7 @@ units = [u["id"] for i in json.load(sys.stdin)["instances"] for u in i["units"]]
 for u in units:
     state = json.loads(subprocess.run(["curl", "-sk", "-H", "Authorization: Bearer " + sys.argv[1],
         sys.argv[2] + "/v1/units/" + u], capture_output=True, text=True).stdout)
-    print(state["new_register"]["state"] if "new_register" in state else state)
+    print(state["registers"]["new"]["state"], state["registers"]["new"]["vp"])
 ' "$api_key" "$url" | sort | uniq -c | tr -s ' '
 }
 
@@ -181,6 +181,36 @@ lines 1
 check "Alice is installed and the thresholds are 1/1 (through the real service)" '[ $? = 0 ]'
 [ $failed = 0 ] || diag err
 
+# A stranger's check, with only docs/unit-api.md: each receipt of the last command in the journal
+# verifies with the unit's identity key (jwcrypto), names the unit, and its audit head is the
+# hash of the last entry of the unit's audit log, whose entries name the unit.
+if tail -n 1 "$TKE_CONFIG_DIR/journal.jsonl" | /usr/bin/python3 -c '
+import json, subprocess, sys
+from jwcrypto import jwk, jws
+key, url = sys.argv[1], sys.argv[2]
+def get(path):
+    return json.loads(subprocess.run(["curl", "-sk", "-H", "Authorization: Bearer " + key, url + path],
+                                     capture_output=True, text=True, check=True).stdout)
+identities = {u["id"]: jwk.JWK(**u["identity_key"]) for i in get("/v1/instances")["instances"]
+              for u in i["units"]}
+entry = json.loads(sys.stdin.read())
+assert len(entry["units"]) == 5, entry
+for unit in entry["units"]:
+    token = jws.JWS()
+    token.deserialize(unit["receipt"])
+    token.verify(identities[unit["unit"]])
+    receipt = json.loads(token.payload)
+    audit = get("/v1/units/" + unit["unit"] + "/audit")["entries"]
+    assert receipt["unit"] == unit["unit"] and receipt["op"] == "thresholds.set", receipt
+    assert receipt["audit"] == audit[-1]["hash"], (receipt, audit[-1])
+    assert all(e["unit"] == unit["unit"] for e in audit), audit
+' "$api_key" "$url" 2>receipts.err; then
+  ok "every receipt verifies with jwcrypto and names its unit's audit chain head"
+else
+  not_ok "receipts against the audit logs"
+  diag receipts.err
+fi
+
 relay_port_file=$work/relay.port
 start_relay () { # start_relay MODE UNIT_INDEX
   rm -f "$relay_port_file" relay2.log
@@ -206,6 +236,47 @@ check "mk-load through a relay with the real certificate and forged importer key
 check "no command reached the units: no POST through the relay, every new register as before" \
   '! grep -q "^POST" relay2.log && [ "$(new_register)" = "$before" ]'
 [ $failed = 0 ] || diag err relay2.log
+stop_relay
+
+start_relay replay 0
+lines 1
+"$tkectl" cryptounit-thrhld-set --signature 1 --revocation 1 --password-file pw.lines \
+  </dev/null >out 2>err
+check "a command through the replaying relay is accepted the first time" '[ $? = 0 ]'
+lines 1
+"$tkectl" cryptounit-thrhld-set --signature 1 --revocation 1 --password-file pw.lines \
+  </dev/null >out 2>err
+rc=$?
+check "the next command, answered with the first one's signed receipt, is not counted as accepted (exit $rc)" \
+  '[ $rc != 0 ] && grep -q "does not answer the command that was sent" err out'
+check "the journal records the replayed answers as BAD_RECEIPT" \
+  'tail -n 1 "$TKE_CONFIG_DIR/journal.jsonl" | grep -q BAD_RECEIPT'
+[ $failed = 0 ] || diag out err
+stop_relay
+
+counters () { # every unit's counter, asked of the real service
+  curl -sk -H "Authorization: Bearer $api_key" "$url/v1/instances" | /usr/bin/python3 -c '
+import json, subprocess, sys
+for i in json.load(sys.stdin)["instances"]:
+    for u in i["units"]:
+        state = json.loads(subprocess.run(["curl", "-sk", "-H", "Authorization: Bearer " + sys.argv[1],
+            sys.argv[2] + "/v1/units/" + u["id"]], capture_output=True, text=True).stdout)
+        print(state["counter"])
+' "$api_key" "$url" | tr '\n' ' '
+}
+start_relay drop 0
+counters_before=$(counters)
+lines 1
+"$tkectl" cryptounit-thrhld-set --signature 1 --revocation 1 --password-file pw.lines \
+  </dev/null >out 2>err
+rc=$?
+counters_after=$(counters)
+expected=$(for c in $counters_before; do printf '%s ' $((c + 1)); done)
+check "a command whose answers are lost is sent once to each unit, never resent ($counters_before -> $counters_after)" \
+  '[ "$counters_after" = "$expected" ] && [ "$(grep -c "^POST" relay2.log)" = 5 ]'
+check "tkectl says per unit that the command was applied though its answer was lost (exit $rc)" \
+  '[ $rc != 0 ] && [ "$(grep -c "a command was applied, but its receipt was lost" out err | awk -F: "{ s += \$2 } END { print s }")" -ge 5 ]'
+[ $failed = 0 ] || diag out err
 stop_relay
 
 start_relay identity 2

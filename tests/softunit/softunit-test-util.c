@@ -213,7 +213,8 @@ test_run (TestWorld *world, guint unit, const char *op, json_t *args, GError **e
       /* Every accepted command carries a receipt by the unit's identity key. */
       TkeUnitInfo *info = world->units->pdata[unit];
       g_autoptr (GError) local = NULL;
-      json_t *receipt = tke_unit_receipt_verify (answer, info->identity_jwk, info->id, &local);
+      json_t *receipt =
+          tke_unit_receipt_verify (answer, info->identity_jwk, info->id, command, &local);
 
       g_assert_no_error (local);
       g_assert_cmpstr (json_string_value (json_object_get (receipt, "op")), ==, op);

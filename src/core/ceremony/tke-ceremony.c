@@ -1034,6 +1034,35 @@ tke_ceremony_compare_units (GPtrArray *outcomes)
   return differences;
 }
 
+/* A command whose answer was lost may or may not have been applied: the unit's counter, read
+ * afterwards, tells. libsoup never resends it by itself, so the operator decides. */
+void
+tke_unit_outcome_note_applied (TkeUnitOutcome *outcome, TkeCommand *cmd,
+                               const TkeCeremonyUnit *unit)
+{
+  gint64 sent = tke_command_get_counter (cmd, unit->id);
+  json_t *counter = json_object_get (outcome->state, "counter");
+  char *message;
+
+  if (outcome->state == NULL || !json_is_integer (counter))
+    message = g_strdup_printf ("%s. Its state could not be read afterwards either: whether the "
+                               "command was applied is not known; read the unit again before "
+                               "retrying.",
+                               outcome->message);
+  else if (json_integer_value (counter) == sent)
+    message = g_strdup_printf ("%s. Its counter is still %" G_GINT64_FORMAT
+                               ": the command was not applied.",
+                               outcome->message, sent);
+  else
+    message =
+        g_strdup_printf ("%s. Its counter moved from %" G_GINT64_FORMAT " to %" JSON_INTEGER_FORMAT
+                         ": a command was applied, but its receipt was lost, so this one is "
+                         "not counted as accepted; compare the unit's state and audit log.",
+                         outcome->message, sent, json_integer_value (counter));
+  g_free (outcome->message);
+  outcome->message = message;
+}
+
 /* Sends cmd to every unit of the run at once; then reads each back. */
 static TkeCeremonyResult *
 run_send (Run *run, TkeCommand *cmd)
@@ -1074,11 +1103,11 @@ run_send (Run *run, TkeCommand *cmd)
           g_autoptr (GError) receipt_error = NULL;
           json_auto_t *receipt_payload = NULL;
 
+          /* Counted as accepted only on a receipt of the pinned identity key that answers
+           * this very command. */
           receipt_payload =
-              unit->identity_jwk != NULL
-                  ? tke_unit_receipt_verify (answer, unit->identity_jwk, unit->id, &receipt_error)
-                  : NULL;
-          if (unit->identity_jwk != NULL && receipt_payload == NULL)
+              tke_unit_receipt_verify (answer, unit->identity_jwk, unit->id, cmd, &receipt_error);
+          if (receipt_payload == NULL)
             {
               outcome->code = g_strdup ("BAD_RECEIPT");
               outcome->message = g_strdup_printf (
@@ -1127,6 +1156,8 @@ run_send (Run *run, TkeCommand *cmd)
 
         outcome->state =
             tke_unit_client_get_state_finish (run_client (run, unit), reads[i].result, NULL);
+        if (g_strcmp0 (outcome->code, "UNREACHABLE") == 0)
+          tke_unit_outcome_note_applied (outcome, cmd, unit);
       }
     waiters_free (reads, n);
   }

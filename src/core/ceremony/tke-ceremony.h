@@ -78,6 +78,10 @@ typedef struct
 } TkeUnitOutcome;
 
 void tke_unit_outcome_free (TkeUnitOutcome *outcome);
+/* For a unit whose answer was lost: says in the outcome's message whether its state, read
+ * afterwards, shows the command applied. */
+void tke_unit_outcome_note_applied (TkeUnitOutcome *outcome, TkeCommand *cmd,
+                                    const TkeCeremonyUnit *unit);
 
 typedef struct
 {

@@ -4,9 +4,11 @@
 
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "tke-command.h"
+#include "tke-ec-key.h"
 #include "tke-error.h"
 
 struct _TkeCommand
@@ -89,6 +91,21 @@ tke_command_get_n_targets (TkeCommand *self)
 {
   g_return_val_if_fail (TKE_IS_COMMAND (self), 0);
   return json_array_size (self->targets);
+}
+
+gint64
+tke_command_get_counter (TkeCommand *self, const char *unit_id)
+{
+  size_t i;
+  json_t *target;
+
+  g_return_val_if_fail (TKE_IS_COMMAND (self), -1);
+  g_return_val_if_fail (unit_id != NULL, -1);
+
+  json_array_foreach (self->targets, i, target)
+    if (g_strcmp0 (json_string_value (json_object_get (target, "unit")), unit_id) == 0)
+      return json_integer_value (json_object_get (target, "counter"));
+  return -1;
 }
 
 void
@@ -218,4 +235,18 @@ tke_command_to_string (TkeCommand *self)
   free (text);
   json_decref (jws);
   return out;
+}
+
+char *
+tke_command_get_request_hash (TkeCommand *self)
+{
+  g_autofree char *body = NULL;
+  guint8 digest[32];
+
+  g_return_val_if_fail (TKE_IS_COMMAND (self), NULL);
+
+  body = tke_command_to_string (self);
+  if (EVP_Digest (body, strlen (body), digest, NULL, EVP_sha256 (), NULL) != 1)
+    return NULL;
+  return tke_b64url_encode (digest, sizeof digest);
 }

@@ -21,6 +21,8 @@ const char *tke_command_get_op (TkeCommand *self);
 /* Each target is a unit id and the counter the unit has now. */
 void tke_command_add_target (TkeCommand *self, const char *unit_id, gint64 counter);
 guint tke_command_get_n_targets (TkeCommand *self);
+/* The counter the command carries for unit_id, or -1 when the unit is not a target. */
+gint64 tke_command_get_counter (TkeCommand *self, const char *unit_id);
 /* Takes ownership of args (a JSON object). */
 void tke_command_take_args (TkeCommand *self, json_t *args);
 /* Seconds since the epoch; the default is now .. now + TKE_COMMAND_DEFAULT_LIFETIME. */
@@ -37,6 +39,9 @@ gboolean tke_command_add_signature (TkeCommand *self, TkeSigner *signer, GCancel
 guint tke_command_get_n_signatures (TkeCommand *self);
 /* The JWS in General JSON Serialization; a new reference. */
 json_t *tke_command_to_json (TkeCommand *self);
+/* The request body as sent to a unit (the same bytes every time)... */
 char *tke_command_to_string (TkeCommand *self);
+/* ...and its SHA-256, base64url: what a receipt names as "request". */
+char *tke_command_get_request_hash (TkeCommand *self);
 
 G_END_DECLS

@@ -215,7 +215,7 @@ on_send_and_read (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static GTask *
-start_request (TkeUnitClient *self, const char *path, json_t *body, gpointer source_tag,
+start_request (TkeUnitClient *self, const char *path, const char *body, gpointer source_tag,
                GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autofree char *uri = g_strconcat (self->url, path, NULL);
@@ -239,10 +239,8 @@ start_request (TkeUnitClient *self, const char *path, json_t *body, gpointer sou
   tke_wipe (auth, strlen (auth));
   if (body != NULL)
     {
-      char *text = json_dumps (body, JSON_COMPACT);
-      g_autoptr (GBytes) bytes = g_bytes_new_take (g_strdup (text), strlen (text));
+      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
 
-      free (text);
       soup_message_set_request_body_from_bytes (rd->msg, "application/json", bytes);
     }
   g_signal_connect (rd->msg, "accept-certificate", G_CALLBACK (on_accept_certificate), task);
@@ -256,10 +254,19 @@ tke_unit_client_request_async (TkeUnitClient *self, const char *path, json_t *bo
                                GCancellable *cancellable, GAsyncReadyCallback callback,
                                gpointer user_data)
 {
+  g_autofree char *text = NULL;
+
   g_return_if_fail (TKE_IS_UNIT_CLIENT (self));
   g_return_if_fail (path != NULL && path[0] == '/');
 
-  g_object_unref (start_request (self, path, body, tke_unit_client_request_async, cancellable,
+  if (body != NULL)
+    {
+      char *dumped = json_dumps (body, JSON_COMPACT);
+
+      text = g_strdup (dumped);
+      free (dumped);
+    }
+  g_object_unref (start_request (self, path, text, tke_unit_client_request_async, cancellable,
                                  callback, user_data));
 }
 
@@ -421,7 +428,7 @@ on_typed_request (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-typed_request (TkeUnitClient *self, const char *path, json_t *body, const char *unit_id,
+typed_request (TkeUnitClient *self, const char *path, const char *body, const char *unit_id,
                Convert convert, gpointer source_tag, GCancellable *cancellable,
                GAsyncReadyCallback callback, gpointer user_data)
 {
@@ -430,7 +437,8 @@ typed_request (TkeUnitClient *self, const char *path, json_t *body, const char *
   g_task_set_source_tag (task, source_tag);
   g_object_set_data (G_OBJECT (task), "convert", convert);
   g_object_set_data_full (G_OBJECT (task), "unit-id", g_strdup (unit_id), g_free);
-  tke_unit_client_request_async (self, path, body, cancellable, on_typed_request, task);
+  g_object_unref (
+      start_request (self, path, body, source_tag, cancellable, on_typed_request, task));
 }
 
 static json_t *
@@ -534,12 +542,13 @@ tke_unit_client_post_command_async (TkeUnitClient *self, const char *unit_id, Tk
                                     gpointer user_data)
 {
   g_autofree char *path = NULL;
-  json_auto_t *body = NULL;
+  g_autofree char *body = NULL;
 
   g_return_if_fail (TKE_IS_UNIT_CLIENT (self));
   g_return_if_fail (unit_id != NULL && TKE_IS_COMMAND (command));
   path = unit_path (unit_id, "/commands");
-  body = tke_command_to_json (command);
+  /* Exactly these bytes: the receipt names their hash (tke_command_get_request_hash). */
+  body = tke_command_to_string (command);
   typed_request (self, path, body, unit_id, NULL, tke_unit_client_post_command_async, cancellable,
                  callback, user_data);
 }
@@ -587,34 +596,63 @@ tke_unit_client_get_audit_finish (TkeUnitClient *self, GAsyncResult *result, GEr
 
 json_t *
 tke_unit_receipt_verify (const json_t *answer, const json_t *identity_jwk, const char *unit_id,
-                         GError **error)
+                         TkeCommand *command, GError **error)
 {
   json_t *state = json_object_get (answer, "state");
-  json_t *payload;
+  json_auto_t *payload = NULL;
   g_autofree char *hash = NULL;
-  const char *typ = NULL, *unit = NULL, *state_hash = NULL;
+  g_autofree char *request_hash = NULL;
+  const char *typ = NULL, *unit = NULL, *op = NULL, *state_hash = NULL, *request = NULL;
+  const char *audit = NULL;
+  json_int_t counter = -1;
+  gint64 sent;
 
+  g_return_val_if_fail (unit_id != NULL && TKE_IS_COMMAND (command), NULL);
+
+  /* A unit without a pinned identity key is never taken at its word. */
+  if (identity_jwk == NULL)
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_UNIT_IDENTITY,
+                   "Crypto unit %s has no pinned identity key: its receipt can't be checked.",
+                   unit_id);
+      return NULL;
+    }
   payload = tke_jws_verify_flattened (json_object_get (answer, "receipt"), identity_jwk, error);
   if (payload == NULL)
     return NULL;
-  if (json_unpack (payload, "{s:s, s:s, s:s}", "typ", &typ, "unit", &unit, "state", &state_hash) !=
-          0 ||
-      !g_str_equal (typ, TKE_RECEIPT_TYP) || (unit_id != NULL && !g_str_equal (unit, unit_id)))
+  if (json_unpack (payload, "{s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "typ", &typ, "unit", &unit, "op",
+                   &op, "counter", &counter, "state", &state_hash, "request", &request, "audit",
+                   &audit) != 0 ||
+      !g_str_equal (typ, TKE_RECEIPT_TYP))
     {
-      json_decref (payload);
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The receipt is not a tke-receipt/1 of this unit.");
+                   "The receipt is not a tke-receipt/1 with unit, op, counter, state, request "
+                   "and audit.");
+      return NULL;
+    }
+  /* The receipt must answer this very request: a receipt of another command, replayed or
+   * reordered by something on the path, names another body, op or counter. */
+  sent = tke_command_get_counter (command, unit_id);
+  request_hash = tke_command_get_request_hash (command);
+  if (!g_str_equal (unit, unit_id) || !g_str_equal (op, tke_command_get_op (command)) || sent < 0 ||
+      counter != sent + 1 || request_hash == NULL || !g_str_equal (request, request_hash))
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
+                   "The receipt does not answer the command that was sent: it names unit %s, "
+                   "%s, counter %" G_GINT64_FORMAT " and request %.12s…; the command was %s to "
+                   "unit %s at counter %" G_GINT64_FORMAT " with request %.12s….",
+                   unit, op, (gint64) counter, request, tke_command_get_op (command), unit_id, sent,
+                   request_hash != NULL ? request_hash : "");
       return NULL;
     }
   hash = tke_json_hash_b64 (state);
   if (!g_str_equal (hash, state_hash))
     {
-      json_decref (payload);
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
                    "The receipt does not match the state returned with it.");
       return NULL;
     }
-  return payload;
+  return g_steal_pointer (&payload);
 }
 
 gboolean

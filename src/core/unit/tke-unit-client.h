@@ -75,10 +75,12 @@ void tke_unit_client_get_audit_async (TkeUnitClient *self, const char *unit_id,
 json_t *tke_unit_client_get_audit_finish (TkeUnitClient *self, GAsyncResult *result,
                                           GError **error);
 
-/* Checks a receipt against the unit's identity key and the state returned with it; returns the
- * receipt payload. */
+/* Checks a receipt: signed by the unit's pinned identity key (NULL: never accepted), naming this
+ * unit, the command's op, its counter + 1 (the unit's counter after it), the hash of the request
+ * body exactly as sent, the state returned with it, and the unit's audit chain head after the
+ * command. Returns the receipt payload. */
 json_t *tke_unit_receipt_verify (const json_t *answer, const json_t *identity_jwk,
-                                 const char *unit_id, GError **error);
+                                 const char *unit_id, TkeCommand *command, GError **error);
 /* Checks an audit log's hash chain: each entry's hash and its link to the one before. */
 gboolean tke_unit_audit_verify (const json_t *entries, GError **error);
 
