@@ -6,6 +6,7 @@
 #include "tke-cli-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <pthread.h>
 #include <signal.h>
@@ -243,40 +244,63 @@ first_line_secret (const char *data, gsize len, const char *name, GError **error
 static gboolean
 load_password_lines (TkeCli *cli, GError **error)
 {
-  g_autofree char *contents = NULL;
+  /* One buffer in the secure heap, of a fixed size, read into directly: no realloc leaves
+   * unwiped copies of the passwords behind. */
+  const gsize cap = 64 * MAX_PASSWORD;
+  g_autoptr (TkeSecret) all = NULL;
+  char *contents;
   gsize len = 0;
   gsize start = 0;
-  const char *name = g_str_equal (cli->password_file, "-") ? "standard input" : cli->password_file;
+  gboolean from_stdin = g_str_equal (cli->password_file, "-");
+  const char *name = from_stdin ? "standard input" : cli->password_file;
+  int fd;
 
   cli->passwords = g_queue_new ();
-  if (g_str_equal (cli->password_file, "-"))
+  all = tke_secret_new (cap + 1, error);
+  if (all == NULL)
+    return FALSE;
+  contents = (char *) tke_secret_data (all);
+  fd = from_stdin ? STDIN_FILENO : g_open (cli->password_file, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
     {
-      g_autoptr (GByteArray) bytes = g_byte_array_new ();
-      guint8 buffer[4096];
-      gssize got;
+      int saved_errno = errno;
 
-      while ((got = read (STDIN_FILENO, buffer, sizeof buffer)) > 0 || (got < 0 && errno == EINTR))
-        {
-          if (got < 0)
-            continue;
-          if (bytes->len + got > 64 * MAX_PASSWORD)
-            break;
-          g_byte_array_append (bytes, buffer, got);
-        }
-      tke_wipe (buffer, sizeof buffer);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                   "%s can't be opened: %s.", name, g_strerror (saved_errno));
+      return FALSE;
+    }
+  for (;;)
+    {
+      gssize got = read (fd, contents + len, cap + 1 - len);
+
+      if (got < 0 && errno == EINTR)
+        continue;
       if (got < 0)
         {
-          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-                       "Standard input can't be read: %s.", g_strerror (errno));
+          int saved_errno = errno;
+
+          if (!from_stdin)
+            close (fd);
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                       "%s can't be read: %s.", name, g_strerror (saved_errno));
           return FALSE;
         }
-      len = bytes->len;
-      contents = g_malloc (len + 1);
-      memcpy (contents, bytes->data, len);
-      tke_wipe (bytes->data, bytes->len);
+      if (got == 0)
+        break;
+      len += got;
+      if (len > cap)
+        {
+          if (!from_stdin)
+            close (fd);
+          g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                       "%s holds more than %" G_GSIZE_FORMAT " bytes: it is not a list of "
+                       "passwords.",
+                       name, cap);
+          return FALSE;
+        }
     }
-  else if (!g_file_get_contents (cli->password_file, &contents, &len, error))
-    return FALSE;
+  if (!from_stdin)
+    close (fd);
 
   for (gsize i = 0; i <= len; i++)
     {
@@ -291,15 +315,11 @@ load_password_lines (TkeCli *cli, GError **error)
         {
           secret = first_line_secret (contents + start, end - start, name, error);
           if (secret == NULL)
-            {
-              tke_wipe (contents, len);
-              return FALSE;
-            }
+            return FALSE;
           g_queue_push_tail (cli->passwords, secret);
         }
       start = i + 1;
     }
-  tke_wipe (contents, len);
   return TRUE;
 }
 

@@ -96,6 +96,14 @@ else
 fi
 expect "a wrong password is a key file error (7), checked before any card" 7 "password" \
   card-import-sigkey "$TKE_FILES/Carol.p12" --password-file badpw --reader2 none
+head -c 70000 /dev/zero | tr '\0' 'x' | "$tkectl" sigkey-add Huge --password-file - >out.txt 2>err.txt
+rc=$?
+if [ "$rc" != 0 ] && grep -q "more than 65536 bytes" err.txt && [ ! -e "$TKE_FILES/Huge.p12" ]; then
+  ok "a password stream longer than 64 KiB is refused, not cut (exit $rc)"
+else
+  not_ok "an endless password stream (exit $rc)"
+  diag err.txt
+fi
 
 # Key part files.
 part=00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210
