@@ -5,6 +5,8 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -211,6 +213,39 @@ test_journal_unwritable (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (tke_journal_get_n_entries (journal), ==, 0);
 }
 
+/* Two processes, each with the journal open since before the other wrote, append at once: the
+ * lock makes them take turns and each continues the chain from the file, never from its own
+ * stale view of it. */
+static void
+test_journal_two_processes (Fixture *fixture, gconstpointer data)
+{
+  pid_t children[2];
+  guint n = 0;
+  g_autoptr (GError) error = NULL;
+
+  append_operations (fixture->path, 1);
+  for (guint c = 0; c < G_N_ELEMENTS (children); c++)
+    {
+      children[c] = fork ();
+      g_assert_cmpint (children[c], >=, 0);
+      if (children[c] == 0)
+        {
+          append_operations (fixture->path, 40);
+          _exit (0);
+        }
+    }
+  for (guint c = 0; c < G_N_ELEMENTS (children); c++)
+    {
+      int status = 0;
+
+      g_assert_cmpint (waitpid (children[c], &status, 0), ==, children[c]);
+      g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    }
+  g_assert_true (tke_journal_verify (fixture->path, &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, 81);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -225,6 +260,8 @@ main (int argc, char **argv)
   g_test_add ("/journal/not-json", Fixture, NULL, fixture_set_up, test_journal_not_json,
               fixture_tear_down);
   g_test_add ("/journal/torn-write", Fixture, NULL, fixture_set_up, test_journal_torn_write,
+              fixture_tear_down);
+  g_test_add ("/journal/two-processes", Fixture, NULL, fixture_set_up, test_journal_two_processes,
               fixture_tear_down);
   g_test_add ("/journal/unwritable", Fixture, NULL, fixture_set_up, test_journal_unwritable,
               fixture_tear_down);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -204,30 +205,64 @@ tke_journal_verify (const char *path, guint *n_entries, GError **error)
   return TRUE;
 }
 
+/* Every writer holds an exclusive lock on the file while it reads the chain's head and appends:
+ * two processes (the app and tkectl, two tkectl runs) can't fork the chain. */
+static int
+lock_journal (int fd, const char *path, GError **error)
+{
+  while (flock (fd, LOCK_EX) != 0)
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == EINTR)
+        continue;
+      close (fd);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                   "The ceremony journal %s could not be locked: %s", path,
+                   g_strerror (saved_errno));
+      return -1;
+    }
+  return fd;
+}
+
+static gboolean
+drop_torn_line (int fd, const char *path, goffset torn_at, GError **error)
+{
+  if (torn_at < 0 || fd < 0 || ftruncate (fd, torn_at) == 0)
+    return TRUE;
+  {
+    int saved_errno = errno;
+
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                 "The incomplete last line of the ceremony journal %s could not be removed: %s",
+                 path, g_strerror (saved_errno));
+    return FALSE;
+  }
+}
+
 TkeJournal *
 tke_journal_open (const char *path, GError **error)
 {
   g_autoptr (TkeJournal) self = NULL;
   goffset torn_at;
+  gboolean ok;
+  int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
 
   self = g_object_new (TKE_TYPE_JOURNAL, NULL);
   self->path = g_strdup (path);
 
-  if (!journal_scan (path, &self->n_entries, self->last_hash, &torn_at, error))
+  /* Under the lock, so that a line another process is writing is never taken for a torn one. */
+  fd = g_open (path, O_RDWR | O_CLOEXEC, 0);
+  if (fd >= 0 && lock_journal (fd, path, error) < 0)
     return NULL;
-
-  if (torn_at >= 0 && truncate (path, torn_at) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                   "The incomplete last line of the ceremony journal %s could not be removed: %s",
-                   path, g_strerror (saved_errno));
-      return NULL;
-    }
-
+  ok = journal_scan (path, &self->n_entries, self->last_hash, &torn_at, error) &&
+       drop_torn_line (fd, path, torn_at, error);
+  if (fd >= 0)
+    close (fd);
+  if (!ok)
+    return NULL;
   return g_steal_pointer (&self);
 }
 
@@ -247,6 +282,23 @@ tke_journal_append (TkeJournal *self, TkeJournalEntry *entry, GError **error)
 
   locker = g_mutex_locker_new (&self->lock);
 
+  fd = g_open (self->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    goto failed;
+  if (lock_journal (fd, self->path, error) < 0)
+    return FALSE;
+  /* Another process may have appended since: the chain goes on from the file's head. */
+  {
+    goffset torn_at;
+
+    if (!journal_scan (self->path, &self->n_entries, self->last_hash, &torn_at, error) ||
+        !drop_torn_line (fd, self->path, torn_at, error))
+      {
+        close (fd);
+        return FALSE;
+      }
+  }
+
   object = json_deep_copy (entry->object);
   json_object_set_new (object, "seq", json_integer (self->n_entries + 1));
   json_object_set_new (object, "time", json_string (time_str));
@@ -254,10 +306,6 @@ tke_journal_append (TkeJournal *self, TkeJournalEntry *entry, GError **error)
   line = json_dumps (object, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
   g_assert (line != NULL);
   len = strlen (line);
-
-  fd = g_open (self->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    goto failed;
 
   /* One write for line and newline, so that the newline marks the line as complete. */
   {
