@@ -167,11 +167,15 @@ tke_wipe (gpointer data, gsize len)
 }
 
 void
+tke_wipe_string (char *str)
+{
+  if (str != NULL)
+    OPENSSL_cleanse (str, strlen (str));
+}
+
+void
 tke_wipe_string_free (char *str)
 {
-  if (str == NULL)
-    return;
-
-  OPENSSL_cleanse (str, strlen (str));
+  tke_wipe_string (str);
   g_free (str);
 }

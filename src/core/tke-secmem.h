@@ -24,6 +24,8 @@ void tke_secret_free (TkeSecret *secret);
 
 /* Wipes a plain buffer that held a secret for a moment (a PIN typed into an entry). */
 void tke_wipe (gpointer data, gsize len);
+/* Wipes a string's bytes in place (it reads as empty afterwards); _free also frees it. */
+void tke_wipe_string (char *str);
 void tke_wipe_string_free (char *str);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TkeSecret, tke_secret_free)

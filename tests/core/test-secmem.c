@@ -57,6 +57,7 @@ static void
 test_wipe (void)
 {
   char *pin = g_strdup ("12345678");
+  gsize pin_len = strlen (pin);
   guint8 buf[16];
 
   memset (buf, 0xA5, sizeof buf);
@@ -64,8 +65,13 @@ test_wipe (void)
   for (guint i = 0; i < sizeof buf; i++)
     g_assert_cmpuint (buf[i], ==, 0);
 
-  /* The string is freed; what can be checked is that it does not crash on NULL and frees. */
-  tke_wipe_string_free (pin);
+  /* Every byte of the PIN is gone, not only the first: the string reads as empty and its whole
+   * former length is zeros. */
+  tke_wipe_string (pin);
+  for (gsize i = 0; i < pin_len; i++)
+    g_assert_cmpuint ((guint8) pin[i], ==, 0);
+  g_free (pin);
+  tke_wipe_string (NULL);
   tke_wipe_string_free (NULL);
 }
 
