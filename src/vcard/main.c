@@ -20,7 +20,7 @@ static const char usage_summary[] =
     "  create IMAGE [--serial N] [--mgmt-key-alg 3des|aes192] [--force]\n"
     "      Make a blank card: PIN 123456, PUK 12345678, management key\n"
     "      010203040506070801020304050607080102030405060708.\n"
-    "  insert IMAGE --reader 0|1 [--fail-after-apdus N]\n"
+    "  insert IMAGE --reader 0|1 | --port PORT [--fail-after-apdus N]\n"
     "      Put the card in a vpcd reader until this program ends (SIGTERM or\n"
     "      SIGINT pulls it). --fail-after-apdus N pulls it on the N-th APDU,\n"
     "      without answering it.";
@@ -133,10 +133,14 @@ static int
 cmd_insert (int argc, char **argv)
 {
   gint reader = -1;
+  gint port = 0;
   gint fail_after = 0;
   gboolean exit_with_parent = FALSE;
   const GOptionEntry entries[] = {
     { "reader", 0, 0, G_OPTION_ARG_INT, &reader, "vpcd reader: 0 or 1", "N" },
+    { "port", 0, 0, G_OPTION_ARG_INT, &port,
+      "Connect to a vpcd reader on this port of 127.0.0.1 instead (a vpcd configured otherwise)",
+      "PORT" },
     { "fail-after-apdus", 0, 0, G_OPTION_ARG_INT, &fail_after,
       "Pull the card on the N-th APDU without answering it", "N" },
     { "exit-with-parent", 0, 0, G_OPTION_ARG_NONE, &exit_with_parent,
@@ -160,7 +164,12 @@ cmd_insert (int argc, char **argv)
       g_printerr ("tke-vcard insert: name one IMAGE file.\n");
       return EXIT_FAILURE;
     }
-  if (reader < 0 || reader >= TKE_VPCD_N_READERS)
+  if (port < 0 || port > 65535)
+    {
+      g_printerr ("tke-vcard insert: --port takes a TCP port, 1 to 65535.\n");
+      return EXIT_FAILURE;
+    }
+  if (port == 0 && (reader < 0 || reader >= TKE_VPCD_N_READERS))
     {
       g_printerr ("tke-vcard insert: choose --reader 0 or --reader 1.\n");
       return EXIT_FAILURE;
@@ -187,7 +196,8 @@ cmd_insert (int argc, char **argv)
   card = tke_vcard_engine_load (argv[1], &error);
   if (card == NULL)
     return fail (error);
-  vpcd = tke_vpcd_new (TKE_VIRTUAL_CARD (card), reader);
+  vpcd = port != 0 ? tke_vpcd_new_for_port (TKE_VIRTUAL_CARD (card), port)
+                   : tke_vpcd_new (TKE_VIRTUAL_CARD (card), reader);
   tke_vpcd_set_fail_after_apdus (vpcd, fail_after);
   if (!tke_vpcd_connect (vpcd, &error))
     return fail (error);
@@ -197,8 +207,12 @@ cmd_insert (int argc, char **argv)
   sigterm = g_unix_signal_add (SIGTERM, on_signal, &state);
   sigint = g_unix_signal_add (SIGINT, on_signal, &state);
 
-  g_print ("tke-vcard: card %u is in reader %d (Virtual PCD 00 %02d)\n",
-           tke_vcard_engine_get_serial (card), reader, reader);
+  if (port != 0)
+    g_print ("tke-vcard: card %u is in the vpcd reader on port %d\n",
+             tke_vcard_engine_get_serial (card), port);
+  else
+    g_print ("tke-vcard: card %u is in reader %d (Virtual PCD 00 %02d)\n",
+             tke_vcard_engine_get_serial (card), reader, reader);
   fflush (stdout);
 
   task = g_task_new (vpcd, state.cancellable, on_served, &state);
