@@ -24,6 +24,7 @@ struct _TestScriptCard
   GByteArray *chained; /* data received through chaining so far */
   GByteArray *pending; /* what GET RESPONSE still has to give */
   gboolean powered;
+  guint hostile; /* 0xCB: 61xx with no data for ever; 0xCC: 6Cxx and 61xx in turn */
 };
 
 static void test_script_card_iface_init (TkeVirtualCardInterface *iface);
@@ -70,10 +71,18 @@ test_script_card_transmit (TkeVirtualCard *card, GBytes *command)
   if (!self->powered)
     return answer (NULL, 0, 0x6F00);
 
+  if (self->hostile == 0xCB && (apdu.ins == 0xCB || apdu.ins == 0xC0))
+    return answer (NULL, 0, 0x6110);
+  if (self->hostile == 0xCC && (apdu.ins == 0xCC || apdu.ins == 0xC0))
+    return answer (NULL, 0, apdu.ne == 0x20 ? 0x6110 : 0x6C20);
   switch (apdu.ins)
     {
       case 0xC0: /* GET RESPONSE */
         return give_pending (self);
+      case 0xCB:
+      case 0xCC: /* hostile from now on */
+        self->hostile = apdu.ins;
+        return test_script_card_transmit (card, command);
       case 0xCA: /* 600 bytes, counting */
         g_byte_array_set_size (self->pending, 0);
         for (guint i = 0; i < 600; i++)
@@ -235,6 +244,30 @@ test_reader_wrong_le (Fixture *f, gconstpointer data)
   second = g_ptr_array_index (f->card->commands, 1);
   g_assert_cmpmem (g_bytes_get_data (second, NULL), g_bytes_get_size (second),
                    ((guint8[]){ 0x00, 0xB0, 0x00, 0x00, 0x10 }), 5);
+}
+
+/* A card that never finishes its answer ends the command with an error, after a bounded number
+ * of APDUs, instead of keeping the ceremony worker in the GET RESPONSE loop. */
+static void
+test_reader_endless_answer (Fixture *f, gconstpointer data)
+{
+  const guint8 ins[] = { 0xCB, 0xCC };
+
+  for (guint i = 0; i < G_N_ELEMENTS (ins); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GBytes) got = NULL;
+      guint16 sw = 0;
+
+      f->card->hostile = 0;
+      g_ptr_array_set_size (f->card->commands, 0);
+      got = tke_card_connection_transmit (f->connection, &(TkeApdu){ 0x00, ins[i], 0, 0, .ne = 16 },
+                                          &sw, &error);
+      g_assert_null (got);
+      g_assert_error (error, TKE_ERROR, TKE_ERROR_MALFORMED);
+      g_assert_nonnull (strstr (error->message, "GET RESPONSE"));
+      g_assert_cmpuint (f->card->commands->len, <=, 1024);
+    }
 }
 
 static void
@@ -640,6 +673,7 @@ main (int argc, char **argv)
   ADD ("/reader/get-response", test_reader_get_response);
   ADD ("/reader/wrong-le", test_reader_wrong_le);
   ADD ("/reader/chaining", test_reader_chaining);
+  ADD ("/reader/endless-answer", test_reader_endless_answer);
   ADD ("/reader/removed", test_reader_removed);
   ADD ("/reader/remove-after", test_reader_remove_after);
   ADD ("/reader/transaction-excludes", test_reader_transaction_excludes);

@@ -8,6 +8,10 @@
 
 /* A card that keeps saying 61xx must not keep us forever: PIV objects are at most a few KiB. */
 #define MAX_RESPONSE_LEN (64 * 1024)
+/* GET RESPONSE and 6Cxx rounds of one command: a full answer of MAX_RESPONSE_LEN in 256-byte
+ * pieces, each of which may need one resend, and a little more. A card that answers 61xx with
+ * no data, or alternates 6Cxx and 61xx, must not keep the worker in this loop forever. */
+#define MAX_ROUNDS (2 * (MAX_RESPONSE_LEN / 256) + 8)
 
 typedef struct
 {
@@ -185,9 +189,19 @@ transmit_one (TkeCardConnection *self, const TkeApdu *apdu, GByteArray *answer, 
   TkeApdu cmd = *apdu;
   gboolean resent = FALSE;
 
-  for (;;)
+  for (guint round = 0;; round++)
     {
-      g_autoptr (GBytes) encoded = tke_apdu_encode (&cmd, error);
+      g_autoptr (GBytes) encoded = NULL;
+
+      if (round >= MAX_ROUNDS)
+        {
+          g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
+                       "The card kept asking for GET RESPONSE or a resend (%u rounds) without "
+                       "finishing its answer; it is not a PIV card that works.",
+                       round);
+          return FALSE;
+        }
+      encoded = tke_apdu_encode (&cmd, error);
       g_autoptr (GBytes) response = NULL;
       g_autoptr (GBytes) data = NULL;
 
