@@ -81,7 +81,12 @@ tke_crypto_units_page_update (TkeCryptoUnitsPage *self, TkeWorkspace *workspace)
     {
       TkeCeremonyUnit *unit = units->pdata[i];
       g_autofree char *num = g_strdup_printf ("%u", unit->num);
-      const char *cells[] = { unit->instance, num, "", unit->type, unit->location, NULL };
+      /* The thumbprint of the pinned identity key, to compare with what the unit's operator
+       * printed; a unit that presents another key says so instead. */
+      const char *identity = unit->identity_error != NULL
+                                 ? _ ("CHANGED: refused until re-pinned")
+                                 : (unit->thumbprint != NULL ? unit->thumbprint : "");
+      const char *cells[] = { unit->instance, num, "", unit->type, unit->location, identity, NULL };
       g_autoptr (TkeTextRow) row = tke_text_row_new (unit->id, cells);
 
       tke_text_row_set_checked (row, tke_workspace_is_selected (workspace, unit->id));

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "tke-text-row.h"
+#include "tke-text.h"
 
 struct _TkeTextRow
 {
@@ -97,7 +98,10 @@ tke_text_row_new (const char *key, const char *const *cells)
 
   self = g_object_new (TKE_TYPE_TEXT_ROW, NULL);
   self->key = g_strdup (key);
-  self->cells = g_strdupv ((char **) cells);
+  /* Every cell may hold what a card or a unit said: shown, never interpreted. */
+  self->cells = g_new0 (char *, g_strv_length ((char **) cells) + 1);
+  for (guint i = 0; cells[i] != NULL; i++)
+    self->cells[i] = tke_text_escape (cells[i], -1);
   return self;
 }
 

@@ -269,6 +269,14 @@ units_listed (GObject *source, GAsyncResult *result, gpointer data)
   if (self->pending == 1)
     {
       rebuild_units (self);
+      /* Loudly: nothing will be signed for such a unit, and the operator must find out why. */
+      for (guint i = 0; i < self->units->len; i++)
+        {
+          TkeCeremonyUnit *unit = self->units->pdata[i];
+
+          if (unit->identity_error != NULL)
+            g_signal_emit (self, signals[SIGNAL_REFRESH_FAILED], 0, unit->identity_error);
+        }
       read_selected_states (self);
     }
   pending_done (pending);

@@ -8,6 +8,7 @@
 
 #include "tke-cli-private.h"
 #include "tke-error.h"
+#include "tke-text.h"
 #include "tke-unit-client.h"
 #include "tke-vp.h"
 
@@ -573,9 +574,16 @@ cmd_cryptounit_admins (TkeCli *cli, int argc, char **argv, GError **error)
       else
         printf ("  %-30s %-6s %s\n", "ADMIN NAME", "CURVE", "SUBJECT KEY ID");
       json_array_foreach (admins, a, admin)
-        printf ("  %-30s %-6s %s\n", json_string_value (json_object_get (admin, "name")),
-                json_string_value (json_object_get (admin, "curve")),
-                json_string_value (json_object_get (admin, "ski")));
+        {
+          g_autofree char *name =
+              tke_text_escape (json_string_value (json_object_get (admin, "name")), -1);
+          g_autofree char *curve =
+              tke_text_escape (json_string_value (json_object_get (admin, "curve")), -1);
+          g_autofree char *ski =
+              tke_text_escape (json_string_value (json_object_get (admin, "ski")), -1);
+
+          printf ("  %-30s %-6s %s\n", name, curve, ski);
+        }
       printf ("\n");
     }
   if (cli->json)

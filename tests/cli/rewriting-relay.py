@@ -7,8 +7,9 @@
 #   key with the new one); "importer" keeps the identity key and replaces the importer key in
 #   the unit's state by one the attacker signed; "replay" relays every command but answers each
 #   unit's later commands with its first answer; "drop" relays every command and then closes the
-#   connection without an answer, as a service that dies at the wrong moment; "pass" changes
-#   nothing.
+#   connection without an answer, as a service that dies at the wrong moment; "text" puts an ESC
+#   sequence and a right-to-left override into the instance names, the locations and every
+#   command's answer (a refusal); "pass" changes nothing.
 # Every request line is appended to LOG, so a test can see what reached the relay.
 import http.server
 import json
@@ -63,6 +64,9 @@ class Relay(http.server.BaseHTTPRequestHandler):
         if mode == "drop" and method == "POST":
             self.close_connection = True
             return
+        if mode == "text" and method == "POST":
+            status, data = 409, json.dumps({"error": {"code": "BAD_COUNTER", "message":
+                                                      "Refused\x1b[2J\x1b]0;owned\x07 \u202edesrever"}}).encode()
         data = self.rewrite(data)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -75,6 +79,11 @@ class Relay(http.server.BaseHTTPRequestHandler):
             value = json.loads(data)
         except ValueError:
             return data
+        if mode == "text" and self.path == "/v1/instances":
+            for instance in value["instances"]:
+                instance["name"] = "inst\x1b[31mance\u202e1"
+                for unit in instance["units"]:
+                    unit["location"] = "[loc\x1b[2J]\u2066"
         if mode == "identity" and self.path == "/v1/instances":
             unit = [u for i in value["instances"] for u in i["units"]][unit_index]
             unit["identity_key"] = json.loads(attacker.export_public())

@@ -68,7 +68,7 @@ cat relay.key relay.pem >relay-full.pem
 cat "$bundle" ca.pem >bundle.crt
 relay_fp=$(openssl x509 -in relay.pem -outform der | sha256sum | cut -d' ' -f1)
 
-echo "1..28"
+echo "1..30"
 
 # The CA really is trusted inside `trusting`: curl, an independent client, accepts the relay.
 relay_port=$(free_port)
@@ -276,6 +276,20 @@ check "a command whose answers are lost is sent once to each unit, never resent 
   '[ "$counters_after" = "$expected" ] && [ "$(grep -c "^POST" relay2.log)" = 5 ]'
 check "tkectl says per unit that the command was applied though its answer was lost (exit $rc)" \
   '[ $rc != 0 ] && [ "$(grep -c "a command was applied, but its receipt was lost" out err | awk -F: "{ s += \$2 } END { print s }")" -ge 5 ]'
+[ $failed = 0 ] || diag out err
+stop_relay
+
+# Text from a unit reaches the operator escaped: no ESC, no bidi override in what tkectl prints.
+start_relay text 0
+raw_controls () { /usr/bin/python3 -c 'import sys; d = sys.stdin.buffer.read(); sys.exit(0 if b"\x1b" in d or "\u202e".encode() in d or "\u2066".encode() in d else 1)'; }
+"$tkectl" cryptounits >out 2>err
+check "cryptounits shows a unit's instance name and location with its controls escaped" \
+  'grep -qF "inst\\x1b[31mance\\u202e1" out && grep -qF "\\u2066" out && ! cat out err | raw_controls'
+lines 1
+"$tkectl" cryptounit-thrhld-set --signature 1 --revocation 1 --password-file pw.lines \
+  </dev/null >out 2>err
+check "a unit's refusal message is printed with its controls escaped" \
+  'grep -qF "Refused\\x1b[2J" out err && ! cat out err | raw_controls'
 [ $failed = 0 ] || diag out err
 stop_relay
 

@@ -14,7 +14,7 @@
 typedef struct
 {
   const char *name;
-  const char *columns[6];
+  const char *columns[7];
   const char *buttons[7];
 } TabSpec;
 
@@ -24,7 +24,7 @@ static const TabSpec tabs[] = {
     { "Initialize card", "Generate signature key", "Generate key part", "Copy smart card",
       "Copy signature key file", "Copy key part file" } },
   { "crypto-units",
-    { "SERVICE INSTANCE", "CRYPTO UNIT NUM", "SELECTED", "TYPE", "LOCATION" },
+    { "SERVICE INSTANCE", "CRYPTO UNIT NUM", "SELECTED", "TYPE", "LOCATION", "IDENTITY (PINNED)" },
     { "Connect service…", "Add crypto units", "Remove crypto units", "Zeroize" } },
   { "administrators",
     { "CRYPTO UNIT NUM", "ADMINISTRATOR NAME", "SUBJECT KEY IDENTIFIER" },

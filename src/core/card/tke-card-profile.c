@@ -16,6 +16,7 @@
 #include "tke-ec-key.h"
 #include "tke-error.h"
 #include "tke-tlv.h"
+#include "tke-text.h"
 
 /* ykman's PIN-protected management key: flag in 5FFF00, key in 5FC109. */
 #define PIVMAN_FLAG_MGMT_PROTECTED 0x02
@@ -77,7 +78,7 @@ description_is_valid (const char *description, const char *what, GError **error)
       return FALSE;
     }
   for (const char *p = description; *p != '\0'; p = g_utf8_next_char (p))
-    if (g_unichar_iscntrl (g_utf8_get_char (p)))
+    if (!tke_text_char_is_safe (g_utf8_get_char (p)))
       {
         g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
                      "The %s may not hold control characters.", what);
@@ -127,7 +128,8 @@ text_from_tlv (const TkeTlv *tlv)
   if (tlv->len > TKE_CARD_DESCRIPTION_MAX || memchr (tlv->value, '\0', tlv->len) != NULL ||
       !g_utf8_validate ((const char *) tlv->value, tlv->len, NULL))
     return NULL;
-  return g_strndup ((const char *) tlv->value, tlv->len);
+  /* The card is outside input: what it says is shown, never obeyed by a terminal. */
+  return tke_text_escape ((const char *) tlv->value, tlv->len);
 }
 
 static TkeKeyPartInfo *

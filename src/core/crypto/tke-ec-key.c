@@ -15,6 +15,7 @@
 #include "tke-ec-key.h"
 #include "tke-error.h"
 #include "tke-secmem.h"
+#include "tke-text.h"
 
 static const struct
 {
@@ -629,7 +630,7 @@ tke_admin_name_is_valid (const char *name, GError **error)
   if (chars < 1 || chars > TKE_ADMIN_NAME_MAX)
     goto bad;
   for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
-    if (g_unichar_iscntrl (g_utf8_get_char (p)))
+    if (!tke_text_char_is_safe (g_utf8_get_char (p)))
       goto bad;
   return TRUE;
 

@@ -13,6 +13,7 @@
 #include "tke-error.h"
 #include "tke-files-dir.h"
 #include "tke-key-part-file.h"
+#include "tke-text.h"
 
 /* libjose is not used here: it takes a PBES2 password as a jansson string and collects the
  * plaintext in realloc'ed buffers, so copies of both would be left in freed memory. With OpenSSL
@@ -78,7 +79,7 @@ tke_key_part_description_is_valid (const char *description, GError **error)
   if (chars < 1 || chars > TKE_KEY_PART_DESCRIPTION_MAX)
     goto bad;
   for (const char *p = description; *p != '\0'; p = g_utf8_next_char (p))
-    if (g_unichar_iscntrl (g_utf8_get_char (p)))
+    if (!tke_text_char_is_safe (g_utf8_get_char (p)))
       goto bad;
   return TRUE;
 

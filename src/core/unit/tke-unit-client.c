@@ -8,6 +8,7 @@
 
 #include "tke-error.h"
 #include "tke-pinned-tls-database.h"
+#include "tke-text.h"
 #include "tke-unit-client.h"
 #include "tke-unit-error.h"
 #include "tke-unit-jose.h"
@@ -200,8 +201,13 @@ on_send_and_read (GObject *source, GAsyncResult *result, gpointer user_data)
       const char *code = NULL, *message = NULL;
 
       if (json_unpack (value, "{s:{s:s, s:s}}", "error", "code", &code, "message", &message) == 0)
-        g_task_return_new_error (task, TKE_UNIT_ERROR, tke_unit_error_code_from_string (code), "%s",
-                                 message);
+        {
+          /* The unit's sentence is shown to the operator as it is, so never its controls. */
+          g_autofree char *shown = tke_text_escape (message, -1);
+
+          g_task_return_new_error (task, TKE_UNIT_ERROR, tke_unit_error_code_from_string (code),
+                                   "%s", shown);
+        }
       else
         g_task_return_new_error (task, TKE_UNIT_ERROR, TKE_UNIT_ERROR_UNKNOWN_CODE,
                                  "The service answered HTTP %u without a refusal code.", status);
@@ -441,6 +447,19 @@ typed_request (TkeUnitClient *self, const char *path, const char *body, const ch
       start_request (self, path, body, source_tag, cancellable, on_typed_request, task));
 }
 
+static gboolean
+unit_id_is_valid (const char *id)
+{
+  gsize len = strlen (id);
+
+  if (len == 0 || len > 64)
+    return FALSE;
+  for (const char *p = id; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-')
+      return FALSE;
+  return TRUE;
+}
+
 static json_t *
 convert_units (json_t *answer, const char *unit_id, gpointer *out, GDestroyNotify *out_free,
                GError **error)
@@ -469,12 +488,15 @@ convert_units (json_t *answer, const char *unit_id, gpointer *out, GDestroyNotif
           if (json_unpack (unit, "{s:s, s:s, s:s, s:o, s:o}", "id", &id, "type", &type, "location",
                            &location, "identity_key", &identity, "importer_key", &importer) != 0)
             goto malformed;
+          /* The id goes into paths, file names and the pins: letters, digits and dashes. */
+          if (!unit_id_is_valid (id))
+            goto malformed;
           info = g_new0 (TkeUnitInfo, 1);
           info->num = units->len + 1;
-          info->instance = g_strdup (name);
+          info->instance = tke_text_escape (name, -1);
           info->id = g_strdup (id);
-          info->type = g_strdup (type);
-          info->location = g_strdup (location);
+          info->type = tke_text_escape (type, -1);
+          info->location = tke_text_escape (location, -1);
           info->identity_jwk = json_incref (identity);
           info->importer_jws = json_incref (importer);
           g_ptr_array_add (units, info);
