@@ -140,7 +140,9 @@ create_tls_identity (const char *path, GError **error)
     ok = write_private_file (path, mem->data, mem->length, error);
   else
     g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                 "The TLS certificate of the service could not be created.");
+                 "The TLS certificate of the service could not be created: OpenSSL or the "
+                 "system's random number generator failed. Start the service again once "
+                 "that is fixed.");
   if (mem != NULL)
     OPENSSL_cleanse (mem->data, mem->length);
   BIO_free (bio);
@@ -188,7 +190,12 @@ create_state (TkeSoftunitService *self, const TkeSoftunitConfig *config, sqlite3
 
   /* The API key is printed once and stored only as its SHA-256. */
   if (RAND_bytes (raw, sizeof raw) != 1)
-    return FALSE;
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
+                   "The service's API key could not be made: the system's random number "
+                   "generator failed. Start the service again once that is fixed.");
+      return FALSE;
+    }
   self->api_key = tke_b64url_encode (raw, sizeof raw);
   OPENSSL_cleanse (raw, sizeof raw);
   EVP_Digest (self->api_key, strlen (self->api_key), self->api_key_hash, NULL, EVP_sha256 (), NULL);
@@ -579,6 +586,31 @@ close_tracked_sockets (TkeSoftunitService *self)
     }
 }
 
+/* A body without Content-Length (chunked) is collected here, not by libsoup, and only up to
+ * the limit: an endless body must not be buffered before it is refused. */
+#define BODY_KEY      "tke-body"
+#define TOO_LARGE_KEY "tke-body-too-large"
+
+static void
+on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
+{
+  GByteArray *collected = g_object_get_data (G_OBJECT (msg), BODY_KEY);
+
+  if (collected == NULL)
+    return;
+  if (collected->len + g_bytes_get_size (chunk) > TKE_SOFTUNIT_MAX_BODY)
+    {
+      g_object_set_data (G_OBJECT (msg), TOO_LARGE_KEY, GINT_TO_POINTER (TRUE));
+      g_object_set_data (G_OBJECT (msg), BODY_KEY, NULL);
+      set_error_response (msg, TKE_UNIT_ERROR_TOO_LARGE,
+                          "The request body is larger than 1 MiB, the most a unit accepts.");
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                    "close");
+      return;
+    }
+  g_byte_array_append (collected, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk));
+}
+
 /* Before the body is read: refuse what is too big or unauthorized without reading it. */
 static void
 early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
@@ -598,8 +630,18 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
       return;
     }
   if (!is_authorized (self, msg))
-    set_error_response (msg, TKE_UNIT_ERROR_UNAUTHORIZED,
-                        "The request lacks the service's API key (Authorization: Bearer KEY).");
+    {
+      set_error_response (msg, TKE_UNIT_ERROR_UNAUTHORIZED,
+                          "The request lacks the service's API key (Authorization: Bearer KEY).");
+      return;
+    }
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
+    {
+      soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+      g_object_set_data_full (G_OBJECT (msg), BODY_KEY, g_byte_array_new (),
+                              (GDestroyNotify) g_byte_array_unref);
+      g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
+    }
 }
 
 static json_t *
@@ -826,7 +868,7 @@ server_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GH
       return;
     }
   body = soup_server_message_get_request_body (msg);
-  if (body->length > TKE_SOFTUNIT_MAX_BODY)
+  if (body->length > TKE_SOFTUNIT_MAX_BODY || g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
     {
       set_error_response (msg, TKE_UNIT_ERROR_TOO_LARGE,
                           "The request body is larger than 1 MiB, the most a unit accepts.");
@@ -852,7 +894,14 @@ server_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GH
   job->msg = g_object_ref (msg);
   job->method = g_strdup (soup_server_message_get_method (msg));
   job->parts = g_strsplit (path + strlen ("/v1/"), "/", 6);
-  if (body->length > 0)
+  if (g_object_get_data (G_OBJECT (msg), BODY_KEY) != NULL)
+    {
+      GByteArray *collected = g_object_get_data (G_OBJECT (msg), BODY_KEY);
+
+      if (collected->len > 0)
+        job->body = g_bytes_new (collected->data, collected->len);
+    }
+  else if (body->length > 0)
     job->body = soup_message_body_flatten (body);
   soup_server_message_pause (msg);
   g_thread_pool_push (self->pool, job, NULL);

@@ -66,6 +66,19 @@ test_jwcrypto (void)
 }
 
 /* Runs curl; returns the HTTP status and the body. */
+/* The peak resident memory of this process (VmHWM), in KiB. */
+static gsize
+peak_rss_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, "VmHWM:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen ("VmHWM:"), NULL, 10);
+}
+
 static guint
 curl (TkeSoftunitService *service, const char *const *extra, char **body)
 {
@@ -194,6 +207,35 @@ test_curl_errors (void)
   }
   g_unlink (big_path);
 
+  /* An endless chunked body is refused at 1 MiB, not buffered first: 128 MiB streamed at the
+   * service raise this process's peak memory by far less than the body. */
+  {
+    gsize peak_before = peak_rss_kib ();
+    g_autofree char *script = g_strdup_printf (
+        "head -c 134217728 /dev/zero | curl -sk -o /dev/null -w '%%{http_code}' -H '%s' "
+        "-H 'Transfer-Encoding: chunked' --data-binary @- %s",
+        auth, commands);
+    const char *argv[] = { "sh", "-c", script, NULL };
+    g_autofree char *code = NULL;
+    g_autoptr (GError) spawn_error = NULL;
+    int sh_status = -1;
+    gsize grown;
+
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &code,
+                                 NULL, &sh_status, &spawn_error));
+    g_assert_no_error (spawn_error);
+    grown = peak_rss_kib () - peak_before;
+    g_test_message ("128 MiB chunked body: answer %s, peak memory grew by %" G_GSIZE_FORMAT " KiB",
+                    code, grown);
+    g_assert_cmpuint (grown, <, 32 * 1024);
+  }
+
+  /* The service still answers afterwards. */
+  {
+    const char *argv[] = { "-H", auth, instances, NULL };
+    g_assert_cmpuint (curl (service, argv, NULL), ==, 200);
+  }
+
   /* None of it reached the unit's state. */
   g_assert_cmpint (tke_softunit_unit_get_counter (unit), ==, 0);
 }
@@ -239,6 +281,52 @@ test_tls13_only (void)
   test_remove_tree (dir);
 }
 
+/* A random number generator that fails at first start gives a sentence and exit status 1, not a
+ * crash, and leaves no API key behind. */
+static void
+test_random_fails (void)
+{
+  const char *build_root = g_getenv ("TKE_BUILD_ROOT");
+  const char *shim = g_getenv ("TKE_RAND_FAILS");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *binary = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *preload = NULL;
+  g_auto (GStrv) envp = NULL;
+  int status = -1;
+
+  if (build_root == NULL || shim == NULL)
+    {
+      g_printerr ("SKIP: needs TKE_BUILD_ROOT and TKE_RAND_FAILS (run under meson test)\n");
+      g_test_skip ("SKIP: needs TKE_BUILD_ROOT and TKE_RAND_FAILS (run under meson test)");
+      return;
+    }
+  binary = g_build_filename (build_root, "src", "softunit", "tke-softunit", NULL);
+  dir = g_dir_make_tmp ("tke-softunit-rand-XXXXXX", &error);
+  g_assert_no_error (error);
+  state = g_build_filename (dir, "state", NULL);
+  envp = g_get_environ ();
+  envp = g_environ_setenv (envp, "LD_PRELOAD", shim, TRUE);
+  /* The sanitizer runtime wants to be first; the shim only replaces two symbols. */
+  envp = g_environ_setenv (envp, "ASAN_OPTIONS", "detect_leaks=0:verify_asan_link_order=0", TRUE);
+  {
+    const char *argv[] = { binary, "--state-dir", state, "--listen", "127.0.0.1:0", NULL };
+
+    g_assert_true (
+        g_spawn_sync (NULL, (char **) argv, envp, 0, NULL, NULL, &out, &err, &status, &error));
+  }
+  g_assert_no_error (error);
+  g_test_message ("tke-softunit without random numbers: %s", err);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_nonnull (strstr (err, "random"));
+  g_assert_null (strstr (out, "API key:"));
+  test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -246,5 +334,6 @@ main (int argc, char **argv)
   g_test_add_func ("/softunit/independent/jwcrypto", test_jwcrypto);
   g_test_add_func ("/softunit/independent/curl", test_curl_errors);
   g_test_add_func ("/softunit/independent/tls13-only", test_tls13_only);
+  g_test_add_func ("/softunit/independent/random-fails", test_random_fails);
   return g_test_run ();
 }
