@@ -57,11 +57,24 @@ enum
 
 static guint signals[N_SIGNALS];
 
+/* A PIN stays in the entries only while its question is on screen: they are emptied when it is
+ * answered, cancelled, replaced by another page, hidden or closed. */
+static void
+clear_secret_entries (TkeCeremonyDialog *self)
+{
+  if (self->pin_entry != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (self->pin_entry), "");
+  if (self->pin_repeat_entry != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (self->pin_repeat_entry), "");
+}
+
 static void
 show_page (TkeCeremonyDialog *self, const char *name)
 {
   gboolean question = g_str_equal (name, "question");
 
+  if (!question)
+    clear_secret_entries (self);
   gtk_stack_set_visible_child_name (self->pages, name);
   gtk_widget_set_visible (GTK_WIDGET (self->continue_button), question);
   gtk_spinner_set_spinning (self->spinner, g_str_equal (name, "working"));
@@ -356,6 +369,7 @@ on_continue (GtkButton *button, TkeCeremonyDialog *self)
 static void
 on_cancel (GtkButton *button, TkeCeremonyDialog *self)
 {
+  clear_secret_entries (self);
   g_cancellable_cancel (self->cancellable);
   gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), FALSE);
   gtk_label_set_text (self->working_label, _ ("Cancelling…"));
@@ -368,6 +382,7 @@ on_cancel (GtkButton *button, TkeCeremonyDialog *self)
 static void
 on_close (GtkButton *button, TkeCeremonyDialog *self)
 {
+  clear_secret_entries (self);
   gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
 }
 
@@ -411,6 +426,7 @@ tke_ceremony_dialog_dispose (GObject *object)
   g_clear_object (&self->prompt);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->step_names, g_ptr_array_unref);
+  clear_secret_entries (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), TKE_TYPE_CEREMONY_DIALOG);
 
   G_OBJECT_CLASS (tke_ceremony_dialog_parent_class)->dispose (object);

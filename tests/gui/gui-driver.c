@@ -165,9 +165,22 @@ answer_in_dialog (GuiDriver *gui, TkePrompt *prompt)
 
   if (answer->kind == ANSWER_CANCEL)
     {
+      g_autoptr (GPtrArray) entries = g_ptr_array_new ();
+
+      /* With a text, a PIN is typed first and then cancelled: it must not stay behind. */
+      if (answer->text != NULL)
+        {
+          g_assert_cmpint (tke_prompt_get_kind (prompt), ==, TKE_PROMPT_PIN);
+          gui_driver_collect (root, GTK_TYPE_PASSWORD_ENTRY, entries);
+          g_assert_cmpuint (entries->len, >, 0);
+          for (guint i = 0; i < entries->len; i++)
+            gtk_editable_set_text (GTK_EDITABLE (entries->pdata[i]), answer->text);
+        }
       button = gui_driver_find_button (root, "_Cancel");
       g_assert_nonnull (button);
       g_signal_emit_by_name (button, "clicked");
+      for (guint i = 0; i < entries->len; i++)
+        g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entries->pdata[i])), ==, "");
       return;
     }
 

@@ -161,6 +161,7 @@ test_gui_wrong_pin_and_cancel (Gui *gui, gconstpointer data)
   GuiDriver *driver = &gui->gui;
   g_autofree char *title = NULL;
   g_autofree char *title2 = NULL;
+  g_autofree char *title3 = NULL;
 
   gui_driver_expect_card (driver, 2, CARD_ALICE);
   gui_driver_push (driver, ANSWER_TEXT, "Alice's card", 0);
@@ -182,6 +183,14 @@ test_gui_wrong_pin_and_cancel (Gui *gui, gconstpointer data)
   gui_driver_push (driver, ANSWER_CANCEL, NULL, 0);
   title2 = gui_driver_run (driver, "generate-signature-key");
   g_assert_cmpstr (title2, ==, "Cancelled");
+
+  /* Cancel with a PIN typed: the operation stops and the PIN is gone from the entries (the
+   * driver reads them right after the click). */
+  gui_driver_expect_card (driver, 2, CARD_ALICE);
+  gui_driver_push (driver, ANSWER_TEXT, "Alice", 0);
+  gui_driver_push (driver, ANSWER_CANCEL, gui_card_pins[CARD_ALICE], 0);
+  title3 = gui_driver_run (driver, "generate-signature-key");
+  g_assert_cmpstr (title3, ==, "Cancelled");
 }
 
 int
