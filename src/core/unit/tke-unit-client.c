@@ -460,9 +460,8 @@ unit_id_is_valid (const char *id)
   return TRUE;
 }
 
-static json_t *
-convert_units (json_t *answer, const char *unit_id, gpointer *out, GDestroyNotify *out_free,
-               GError **error)
+GPtrArray *
+tke_unit_info_list_from_json (const json_t *answer, GError **error)
 {
   GPtrArray *units = g_ptr_array_new_with_free_func ((GDestroyNotify) tke_unit_info_free);
   json_t *instances = json_object_get (answer, "instances");
@@ -502,14 +501,25 @@ convert_units (json_t *answer, const char *unit_id, gpointer *out, GDestroyNotif
           g_ptr_array_add (units, info);
         }
     }
-  *out = units;
-  *out_free = (GDestroyNotify) g_ptr_array_unref;
-  return NULL;
+  return units;
 
 malformed:
   g_ptr_array_unref (units);
   g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
                "The service's list of instances and units does not have the expected shape.");
+  return NULL;
+}
+
+static json_t *
+convert_units (json_t *answer, const char *unit_id, gpointer *out, GDestroyNotify *out_free,
+               GError **error)
+{
+  GPtrArray *units = tke_unit_info_list_from_json (answer, error);
+
+  if (units == NULL)
+    return NULL;
+  *out = units;
+  *out_free = (GDestroyNotify) g_ptr_array_unref;
   return NULL;
 }
 

@@ -48,6 +48,9 @@ void tke_unit_client_request_async (TkeUnitClient *self, const char *path, json_
                                     gpointer user_data);
 json_t *tke_unit_client_request_finish (TkeUnitClient *self, GAsyncResult *result, GError **error);
 
+/* The units of a GET /v1/instances answer, numbered 1..n; texts escaped (tke_text_escape). */
+GPtrArray *tke_unit_info_list_from_json (const json_t *answer, GError **error);
+
 /* GET /v1/instances: a GPtrArray of TkeUnitInfo, numbered 1..n. */
 void tke_unit_client_list_units_async (TkeUnitClient *self, GCancellable *cancellable,
                                        GAsyncReadyCallback callback, gpointer user_data);
