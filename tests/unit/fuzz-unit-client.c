@@ -38,7 +38,6 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 {
   json_auto_t *answer = json_loadb ((const char *) data, size, JSON_REJECT_DUPLICATES, NULL);
   g_autoptr (GPtrArray) units = NULL;
-  json_auto_t *receipt = NULL;
 
   if (answer == NULL)
     return 0;
@@ -46,14 +45,13 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   for (guint i = 0; units != NULL && i < units->len; i++)
     {
       TkeUnitInfo *info = units->pdata[i];
-      json_auto_t *importer = NULL;
-      g_autofree char *thumbprint = tke_jwk_thumbprint (info->identity_jwk);
-
-      /* Against the key it presents, and against another. */
-      importer = tke_importer_key_check (info->importer_jws, info->identity_jwk, info->id, NULL);
+      /* Against the key it presents, and against another; and the thumbprint of what it
+       * presents, which the pins compare. */
+      json_decref (tke_importer_key_check (info->importer_jws, info->identity_jwk, info->id, NULL));
       json_decref (tke_importer_key_check (info->importer_jws, identity, info->id, NULL));
+      g_free (tke_jwk_thumbprint (info->identity_jwk));
     }
-  receipt = tke_unit_receipt_verify (answer, identity, "unit-1", command, NULL);
+  json_decref (tke_unit_receipt_verify (answer, identity, "unit-1", command, NULL));
   tke_unit_audit_verify (json_object_get (answer, "entries"), NULL);
   json_decref (
       tke_importer_key_check (json_object_get (answer, "importer_key"), identity, "unit-1", NULL));

@@ -1070,7 +1070,6 @@ run_send (Run *run, TkeCommand *cmd)
   TkeCeremonyResult *result = g_new0 (TkeCeremonyResult, 1);
   guint n = run->units->len;
   Waiter *waiters = g_new0 (Waiter, n);
-  g_autoptr (GPtrArray) after = NULL;
 
   result->op = run->op;
   result->outcomes = g_ptr_array_new_with_free_func ((GDestroyNotify) tke_unit_outcome_free);
