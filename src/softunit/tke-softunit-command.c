@@ -174,7 +174,10 @@ tke_softunit_command_parse (const char *body, gsize len, GError **error)
     return malformed (error, "The command must name 1 to 256 target units."), NULL;
   if (strlen (nonce) < 16 || strlen (nonce) > 128)
     return malformed (error, "The command's nonce must be 16 to 128 characters."), NULL;
-  if (exp <= iat || exp - iat > TKE_SOFTUNIT_MAX_LIFETIME)
+  /* Both times are checked against a range before they are subtracted: exp - iat of a far past
+   * iat and a far future exp overflows 64 bits. */
+  if (iat < 0 || iat > TKE_SOFTUNIT_MAX_TIME || exp <= iat || exp > TKE_SOFTUNIT_MAX_TIME ||
+      exp - iat > TKE_SOFTUNIT_MAX_LIFETIME)
     return malformed (error, "The command's validity (iat to exp) must be positive and at most a "
                              "day."),
            NULL;

@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 #define TKE_SOFTUNIT_MAX_TARGETS    256
 /* The longest time between iat and exp that a unit accepts. */
 #define TKE_SOFTUNIT_MAX_LIFETIME (24 * 3600)
+/* The last second of the year 9999, as seconds since the epoch: no later iat or exp is valid. */
+#define TKE_SOFTUNIT_MAX_TIME G_GINT64_CONSTANT (253402300799)
 /* Clock skew tolerated for a command issued "in the future". */
 #define TKE_SOFTUNIT_CLOCK_SKEW 300
 

@@ -159,6 +159,16 @@ for part in parts:
 answer, receipt = post(unit, signed(payload("mk.load", unit, counter, {"parts": encrypted}),
                                     [bob]), identity)
 master = bytes(a ^ b for a, b in zip(*parts))
+
+# A validity whose length overflows 64 bits (iat far in the past, exp far in the future) is
+# malformed, not a command that never expires.
+for iat, exp in ((-2**63, 2**63 - 1), (-2**62, 2**62), (0, 2**63 - 1)):
+    wild = json.loads(payload("thresholds.set", unit, counter + 1,
+                              {"signature": 1, "revocation": 1}))
+    wild["iat"], wild["exp"] = iat, exp
+    status, refused = request("POST", "/v1/units/%s/commands" % unit,
+                              signed(json.dumps(wild).encode(), [alice, bob]))
+    assert status == 400 and refused["error"]["code"] == "MALFORMED", (iat, exp, status, refused)
 assert answer["state"]["registers"]["new"]["state"] == "Full Uncommitted"
 assert answer["state"]["registers"]["new"]["vp"] == vp(master), "the unit loaded another key"
 print("jwcrypto: 2-signature JWS accepted, JWE key parts loaded, %d receipts verified" % 4)
