@@ -25,7 +25,6 @@
  * unit's lock or a disk flush. */
 #define MAX_WORKERS       32
 #define LISTEN_BACKLOG    256
-#define SHUTDOWN_GRACE_MS 200
 
 struct _TkeSoftunitService
 {
@@ -51,9 +50,12 @@ struct _TkeSoftunitService
   GMainLoop *loop;
   SoupServer *server;
   GThreadPool *pool;
-  /* Client connections seen, touched on the server thread only: a stopping server closes them,
-   * as soup_server_disconnect () leaves kept-alive connections open. */
+  /* Client connections, tracked from the moment they are accepted (in their TLS handshake too)
+   * and touched on the server thread only: a stopping server shuts them down, as
+   * soup_server_disconnect () leaves kept-alive connections open and never sees a connection
+   * that has not sent a request yet. */
   GHashTable *sockets;
+  GSocketService *acceptor;
   GSocket *listener;
   char *url;
   GMutex start_lock;
@@ -571,6 +573,33 @@ track_socket (TkeSoftunitService *self, GSocket *socket)
   g_object_weak_ref (G_OBJECT (socket), on_socket_finalized, self);
 }
 
+/* Connections are accepted here rather than by libsoup, so that each is tracked before its TLS
+ * handshake starts; libsoup then reads requests from the TLS stream. */
+static gboolean
+on_incoming (GSocketService *acceptor, GSocketConnection *connection, GObject *source_object,
+             gpointer user_data)
+{
+  TkeSoftunitService *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GIOStream) tls = NULL;
+  g_autoptr (GSocketAddress) local = NULL;
+  g_autoptr (GSocketAddress) remote = NULL;
+  GSocket *socket = g_socket_connection_get_socket (connection);
+
+  track_socket (self, socket);
+  local = g_socket_get_local_address (socket, NULL);
+  remote = g_socket_get_remote_address (socket, NULL);
+  tls = g_tls_server_connection_new (G_IO_STREAM (connection), self->tls, &error);
+  if (tls == NULL || local == NULL || remote == NULL ||
+      !soup_server_accept_iostream (self->server, tls, local, remote, &error))
+    {
+      g_warning ("tke-softunit: a connection could not be set up: %s",
+                 error != NULL ? error->message : "no address");
+      g_socket_shutdown (socket, TRUE, TRUE, NULL);
+    }
+  return TRUE;
+}
+
 static void
 close_tracked_sockets (TkeSoftunitService *self)
 {
@@ -618,8 +647,6 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
 {
   TkeSoftunitService *self = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-
-  track_socket (self, soup_server_message_get_socket (msg));
 
   if (soup_message_headers_get_content_length (headers) > TKE_SOFTUNIT_MAX_BODY)
     {
@@ -914,7 +941,6 @@ server_thread (gpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GInetAddress) address = NULL;
   g_autoptr (GSocketAddress) socket_address = NULL;
-  GSList *uris;
 
   g_main_context_push_thread_default (self->context);
   self->server =
@@ -944,25 +970,28 @@ server_thread (gpointer data)
       if (socket != NULL)
         {
           g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+          self->acceptor = g_socket_service_new ();
+          g_signal_connect (self->acceptor, "incoming", G_CALLBACK (on_incoming), self);
           if (g_socket_bind (socket, socket_address, TRUE, &error) &&
               g_socket_listen (socket, &error) &&
-              soup_server_listen_socket (self->server, socket, SOUP_SERVER_LISTEN_HTTPS, &error))
+              g_socket_listener_add_socket (G_SOCKET_LISTENER (self->acceptor), socket, NULL,
+                                            &error))
             self->listener = g_object_ref (socket);
         }
     }
-  if (error == NULL)
+  if (error == NULL && self->listener != NULL)
     {
-      uris = soup_server_get_uris (self->server);
-      if (uris != NULL)
-        {
-          GUri *uri = uris->data;
-          const char *host = g_uri_get_host (uri);
+      g_autoptr (GSocketAddress) bound = g_socket_get_local_address (self->listener, &error);
 
-          self->url = strchr (host, ':') != NULL
-                          ? g_strdup_printf ("https://[%s]:%d", host, g_uri_get_port (uri))
-                          : g_strdup_printf ("https://%s:%d", host, g_uri_get_port (uri));
+      if (bound != NULL)
+        {
+          g_autofree char *host = g_inet_address_to_string (
+              g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (bound)));
+          guint16 port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+
+          self->url = strchr (host, ':') != NULL ? g_strdup_printf ("https://[%s]:%u", host, port)
+                                                 : g_strdup_printf ("https://%s:%u", host, port);
         }
-      g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
     }
 
   g_mutex_lock (&self->start_lock);
@@ -977,27 +1006,22 @@ server_thread (gpointer data)
   while (g_main_context_iteration (self->context, FALSE))
     ;
   /* The listening socket first, so that a client retrying on a new connection is refused
-   * rather than left in the backlog of a socket nobody accepts from any more. */
+   * rather than left in the backlog of a socket nobody accepts from any more; then every
+   * connection, whether it has sent a request or is still in its handshake. */
+  if (self->acceptor != NULL)
+    {
+      g_socket_service_stop (self->acceptor);
+      g_socket_listener_close (G_SOCKET_LISTENER (self->acceptor));
+    }
   if (self->listener != NULL)
     g_socket_close (self->listener, NULL);
   g_clear_object (&self->listener);
   close_tracked_sockets (self);
   soup_server_disconnect (self->server);
-  /* A connection accepted but still in its TLS handshake has no request yet, so it is not
-   * tracked: for a short grace, let such handshakes finish (their requests are told the service
-   * is stopping) and close those connections too. */
-  {
-    gint64 deadline = g_get_monotonic_time () + SHUTDOWN_GRACE_MS * 1000;
-
-    do
-      {
-        while (g_main_context_iteration (self->context, FALSE))
-          ;
-        close_tracked_sockets (self);
-        g_usleep (2000);
-      }
-    while (g_get_monotonic_time () < deadline);
-  }
+  /* The shut-down connections fail their reads and writes and let go of the server. */
+  while (g_main_context_iteration (self->context, FALSE))
+    ;
+  g_clear_object (&self->acceptor);
   g_clear_object (&self->server);
   g_main_context_pop_thread_default (self->context);
   return NULL;

@@ -937,6 +937,96 @@ test_restart_keeps_state (void)
   test_remove_tree (dir);
 }
 
+typedef struct
+{
+  guint answered;
+  guint failed;
+  GMainLoop *loop;
+} InFlight;
+
+static void
+on_in_flight (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  InFlight *flight = user_data;
+  g_autoptr (GError) error = NULL;
+  json_t *answer = tke_unit_client_request_finish (TKE_UNIT_CLIENT (source), result, &error);
+
+  if (answer != NULL)
+    flight->answered++;
+  else
+    flight->failed++;
+  json_decref (answer);
+  if (flight->answered + flight->failed == 40)
+    g_main_loop_quit (flight->loop);
+}
+
+/* Connects to the service without starting TLS: the service has accepted it and waits in the
+ * handshake for a ClientHello that never comes. */
+static GSocketConnection *
+connect_without_hello (TkeSoftunitService *service)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GUri) uri = g_uri_parse (tke_softunit_service_get_url (service), G_URI_FLAGS_NONE,
+                                      &error);
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  GSocketConnection *connection;
+
+  g_assert_no_error (error);
+  connection = g_socket_client_connect_to_host (client, g_uri_get_host (uri),
+                                                (guint16) g_uri_get_port (uri), NULL, &error);
+  g_assert_no_error (error);
+  return connection;
+}
+
+/* Freeing a service with requests in flight and connections in their handshake neither hangs
+ * nor crashes: each request ends, and each half-open connection is closed by the service rather
+ * than left to the client's timeout. */
+static void
+test_stop_in_flight (void)
+{
+  TestWorld *w = test_world_new ();
+  InFlight flight = { 0, 0, g_main_loop_new (NULL, FALSE) };
+  GSocketConnection *silent[3];
+  gint64 started;
+  g_autofree char *path =
+      g_strdup_printf ("/v1/units/%s/audit", ((TkeUnitInfo *) w->units->pdata[0])->id);
+
+  for (guint i = 0; i < G_N_ELEMENTS (silent); i++)
+    silent[i] = connect_without_hello (w->service);
+  for (guint i = 0; i < 40; i++)
+    tke_unit_client_request_async (w->client, i % 2 ? path : "/v1/instances", NULL, NULL,
+                                   on_in_flight, &flight);
+  /* Let some requests reach the server and the silent connections be accepted, then stop the
+   * service under them. */
+  started = g_get_monotonic_time ();
+  while (flight.answered < 5 && g_get_monotonic_time () - started < 5 * G_USEC_PER_SEC)
+    g_main_context_iteration (NULL, FALSE);
+  started = g_get_monotonic_time ();
+  g_clear_object (&w->service);
+  g_main_loop_run (flight.loop);
+  g_assert_cmpuint (flight.answered + flight.failed, ==, 40);
+  /* Kept-alive connections are closed by the stop, not left for the client's 120 s timeout. */
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 30 * G_USEC_PER_SEC);
+  g_test_message ("stop with 40 requests in flight: %u answered, %u failed, all ended after %"
+                  G_GINT64_FORMAT " ms", flight.answered, flight.failed,
+                  (g_get_monotonic_time () - started) / 1000);
+
+  for (guint i = 0; i < G_N_ELEMENTS (silent); i++)
+    {
+      GSocket *socket = g_socket_connection_get_socket (silent[i]);
+      g_autoptr (GError) error = NULL;
+      char byte;
+
+      /* The service closed it: the read ends at once with end of file (or a reset). */
+      g_assert_true (g_socket_condition_timed_wait (socket, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                                    10 * G_USEC_PER_SEC, NULL, &error));
+      g_assert_cmpint (g_socket_receive (socket, &byte, 1, NULL, NULL), <=, 0);
+      g_object_unref (silent[i]);
+    }
+  g_main_loop_unref (flight.loop);
+  test_world_free (w);
+}
+
 /* An ephemeral service whose owner exits without freeing it leaves no state behind. */
 static void
 test_ephemeral_cleanup (void)
@@ -1047,5 +1137,6 @@ main (int argc, char **argv)
   g_test_add_func ("/softunit/restart", test_restart_keeps_state);
   g_test_add_func ("/softunit/config", test_config);
   g_test_add_func ("/softunit/ephemeral-cleanup", test_ephemeral_cleanup);
+  g_test_add_func ("/softunit/stop-in-flight", test_stop_in_flight);
   return g_test_run ();
 }
