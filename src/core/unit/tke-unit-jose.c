@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Signing and verifying identity JWS, and key part JWE, with libjose and OpenSSL. */
+/* Signing and verifying identity JWS with libjose and OpenSSL; key part JWE with OpenSSL. */
 #include "config.h"
 
 #include <string.h>
 
 #include <jose/jose.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "tke-ec-key.h"
 #include "tke-error.h"
@@ -143,12 +144,90 @@ tke_importer_key_check (const json_t *importer_jws, const json_t *identity_jwk, 
   return key;
 }
 
+/* Key part JWE (RFC 7516, flattened JSON) with ECDH-ES direct key agreement and A256GCM
+ * (RFC 7518 §4.6, §5.3), made with OpenSSL alone: the shared secret Z, the content-encryption
+ * key and the part stay in the secure heap, and nothing secret passes through jansson or libjose
+ * buffers. */
+#define JWE_ENC     "A256GCM"
+#define JWE_CEK_LEN 32
+#define JWE_IV_LEN  12
+#define JWE_TAG_LEN 16
+
+static void
+put_be32 (guint8 *out, guint32 value)
+{
+  out[0] = (guint8) (value >> 24);
+  out[1] = (guint8) (value >> 16);
+  out[2] = (guint8) (value >> 8);
+  out[3] = (guint8) value;
+}
+
+/* ECDH of key with peer, then the Concat KDF of RFC 7518 §4.6.2 with SHA-256 and no PartyUInfo
+ * or PartyVInfo: one round gives the 256 bits of the A256GCM key. */
+static TkeSecret *
+derive_cek (EVP_PKEY *key, EVP_PKEY *peer, GError **error)
+{
+  g_autoptr (TkeSecret) z = NULL;
+  g_autoptr (TkeSecret) cek = NULL;
+  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey (NULL, key, NULL);
+  EVP_MD_CTX *md = NULL;
+  guint8 counter[4], alg_len[4], party[4], bits[4];
+  size_t z_len = 0;
+  gboolean ok;
+
+  ok = ctx != NULL && EVP_PKEY_derive_init (ctx) == 1 && EVP_PKEY_derive_set_peer (ctx, peer) == 1 &&
+       EVP_PKEY_derive (ctx, NULL, &z_len) == 1 && z_len > 0 &&
+       (z = tke_secret_new (z_len, error)) != NULL &&
+       EVP_PKEY_derive (ctx, tke_secret_data (z), &z_len) == 1 && z_len == tke_secret_len (z);
+  EVP_PKEY_CTX_free (ctx);
+  if (ok)
+    {
+      put_be32 (counter, 1);
+      put_be32 (alg_len, strlen (JWE_ENC));
+      put_be32 (party, 0);
+      put_be32 (bits, JWE_CEK_LEN * 8);
+      md = EVP_MD_CTX_new ();
+      ok = md != NULL && (cek = tke_secret_new (JWE_CEK_LEN, error)) != NULL &&
+           EVP_DigestInit_ex (md, EVP_sha256 (), NULL) == 1 &&
+           EVP_DigestUpdate (md, counter, 4) == 1 &&
+           EVP_DigestUpdate (md, tke_secret_peek (z), tke_secret_len (z)) == 1 &&
+           EVP_DigestUpdate (md, alg_len, 4) == 1 &&
+           EVP_DigestUpdate (md, JWE_ENC, strlen (JWE_ENC)) == 1 &&
+           EVP_DigestUpdate (md, party, 4) == 1 && EVP_DigestUpdate (md, party, 4) == 1 &&
+           EVP_DigestUpdate (md, bits, 4) == 1 &&
+           EVP_DigestFinal_ex (md, tke_secret_data (cek), NULL) == 1;
+      EVP_MD_CTX_free (md);
+    }
+  if (!ok)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
+                     "The key agreement with the unit's importer key failed: the keys are not "
+                     "on the same curve, or a public key is not valid.");
+      return NULL;
+    }
+  return g_steal_pointer (&cek);
+}
+
 json_t *
 tke_key_part_encrypt (const json_t *importer_jwk, const TkeSecret *part, GError **error)
 {
-  g_autoptr (EVP_PKEY) check = NULL;
-  json_t *jwe;
-  json_t *kid;
+  g_autoptr (EVP_PKEY) importer = NULL;
+  g_autoptr (EVP_PKEY) ephemeral = NULL;
+  g_autoptr (TkeSecret) cek = NULL;
+  g_autofree char *kid = NULL;
+  g_autofree char *protected_b64 = NULL;
+  g_autofree char *iv_b64 = NULL;
+  g_autofree char *ct_b64 = NULL;
+  g_autofree char *tag_b64 = NULL;
+  json_t *epk;
+  json_t *header;
+  char *header_text;
+  EVP_CIPHER_CTX *cipher;
+  guint8 iv[JWE_IV_LEN], ct[TKE_KEY_PART_LEN], tag[JWE_TAG_LEN];
+  TkeCurve curve;
+  int len = 0, tail = 0;
+  gboolean ok;
 
   g_return_val_if_fail (part != NULL, NULL);
 
@@ -158,64 +237,166 @@ tke_key_part_encrypt (const json_t *importer_jwk, const TkeSecret *part, GError 
                    TKE_KEY_PART_LEN);
       return NULL;
     }
-  check = tke_ec_key_from_jwk (importer_jwk, error);
-  if (check == NULL)
+  importer = tke_ec_key_from_jwk (importer_jwk, error);
+  if (importer == NULL || !tke_ec_key_get_curve (importer, &curve, error))
     return NULL;
-  kid = json_string (tke_ec_key_get_ski (check, NULL));
-  jwe = json_pack ("{s:{s:s, s:s, s:o}}", "protected", "alg", "ECDH-ES", "enc", "A256GCM", "kid",
-                   kid);
-  if (!jose_jwe_enc (NULL, jwe, NULL, importer_jwk, tke_secret_peek (part), tke_secret_len (part)))
+  ephemeral = tke_ec_key_generate (curve, error);
+  if (ephemeral == NULL)
+    return NULL;
+  cek = derive_cek (ephemeral, importer, error);
+  kid = tke_ec_key_get_ski (importer, error);
+  epk = tke_ec_key_to_jwk (ephemeral, FALSE, error);
+  if (cek == NULL || kid == NULL || epk == NULL)
+    return json_decref (epk), NULL;
+
+  header = json_pack ("{s:s, s:s, s:o, s:s}", "alg", "ECDH-ES", "enc", JWE_ENC, "epk", epk, "kid",
+                      kid);
+  header_text = json_dumps (header, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref (header);
+  protected_b64 = tke_b64url_encode ((const guint8 *) header_text, strlen (header_text));
+  free (header_text);
+
+  /* The additional authenticated data is the protected header's base64url text. */
+  cipher = EVP_CIPHER_CTX_new ();
+  ok = RAND_bytes (iv, sizeof iv) == 1 && cipher != NULL &&
+       EVP_EncryptInit_ex (cipher, EVP_aes_256_gcm (), NULL, tke_secret_peek (cek), iv) == 1 &&
+       EVP_EncryptUpdate (cipher, NULL, &len, (const guint8 *) protected_b64,
+                          (int) strlen (protected_b64)) == 1 &&
+       EVP_EncryptUpdate (cipher, ct, &len, tke_secret_peek (part), TKE_KEY_PART_LEN) == 1 &&
+       len == TKE_KEY_PART_LEN && EVP_EncryptFinal_ex (cipher, ct + len, &tail) == 1 &&
+       tail == 0 && EVP_CIPHER_CTX_ctrl (cipher, EVP_CTRL_GCM_GET_TAG, sizeof tag, tag) == 1;
+  EVP_CIPHER_CTX_free (cipher);
+  if (!ok)
     {
-      json_decref (jwe);
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
                    "Encrypting the key part to the unit's importer key failed.");
       return NULL;
     }
-  return jwe;
+  iv_b64 = tke_b64url_encode (iv, sizeof iv);
+  ct_b64 = tke_b64url_encode (ct, sizeof ct);
+  tag_b64 = tke_b64url_encode (tag, sizeof tag);
+  return json_pack ("{s:s, s:s, s:s, s:s}", "protected", protected_b64, "iv", iv_b64,
+                    "ciphertext", ct_b64, "tag", tag_b64);
+}
+
+/* The decoded bytes of a base64url member, which must have exactly len bytes (any length when
+ * len is 0). */
+static GBytes *
+jwe_member (const json_t *jwe, const char *name, gsize len)
+{
+  const char *text = json_string_value (json_object_get (jwe, name));
+  GBytes *bytes = text != NULL ? tke_b64url_decode (text, NULL) : NULL;
+
+  if (bytes != NULL && len != 0 && g_bytes_get_size (bytes) != len)
+    g_clear_pointer (&bytes, g_bytes_unref);
+  return bytes;
+}
+
+static gboolean
+merge_unprotected (json_t *hdr, const json_t *unprotected)
+{
+  const char *name;
+  json_t *value;
+
+  if (unprotected == NULL)
+    return TRUE;
+  if (!json_is_object (unprotected))
+    return FALSE;
+  json_object_foreach ((json_t *) unprotected, name, value)
+    {
+      if (json_object_get (hdr, name) != NULL)
+        return FALSE;
+      json_object_set (hdr, name, value);
+    }
+  return TRUE;
 }
 
 TkeSecret *
 tke_key_part_decrypt (const json_t *jwe, const json_t *importer_private_jwk, GError **error)
 {
+  g_autoptr (GBytes) header_bytes = NULL;
+  g_autoptr (GBytes) iv = NULL;
+  g_autoptr (GBytes) ct = NULL;
+  g_autoptr (GBytes) tag = NULL;
+  g_autoptr (EVP_PKEY) importer = NULL;
+  g_autoptr (EVP_PKEY) epk = NULL;
+  g_autoptr (TkeSecret) cek = NULL;
+  g_autoptr (TkeSecret) part = NULL;
   json_auto_t *hdr = NULL;
-  const char *alg = NULL, *enc = NULL;
-  size_t len = 0;
-  guint8 *pt;
-  TkeSecret *part;
+  const char *alg = NULL, *enc = NULL, *protected_b64;
+  json_t *epk_jwk = NULL;
+  EVP_CIPHER_CTX *cipher;
+  int len = 0, tail = 0;
+  gboolean ok;
 
-  if (!json_is_object (jwe) || !json_is_string (json_object_get (jwe, "ciphertext")) ||
-      !json_is_string (json_object_get (jwe, "protected")))
+  protected_b64 = json_string_value (json_object_get (jwe, "protected"));
+  if (!json_is_object (jwe) || protected_b64 == NULL ||
+      !json_is_string (json_object_get (jwe, "ciphertext")))
     goto malformed;
-  hdr = jose_jwe_hdr (jwe, NULL);
-  if (hdr == NULL || json_unpack (hdr, "{s:s, s:s}", "alg", &alg, "enc", &enc) != 0)
+  header_bytes = tke_b64url_decode (protected_b64, NULL);
+  if (header_bytes != NULL)
+    hdr = json_loadb (g_bytes_get_data (header_bytes, NULL), g_bytes_get_size (header_bytes),
+                      JSON_REJECT_DUPLICATES, NULL);
+  /* The JOSE header is the union of the protected and unprotected headers, whose names must be
+   * disjoint (RFC 7516 §7.2.1); libjose, for one, puts epk in the unprotected one. */
+  if (hdr == NULL || !merge_unprotected (hdr, json_object_get (jwe, "unprotected")) ||
+      !merge_unprotected (hdr, json_object_get (jwe, "header")) ||
+      json_unpack (hdr, "{s:s, s:s}", "alg", &alg, "enc", &enc) != 0)
     goto malformed;
-  if (!g_str_equal (alg, "ECDH-ES") || !g_str_equal (enc, "A256GCM"))
+  if (!g_str_equal (alg, "ECDH-ES") || !g_str_equal (enc, JWE_ENC))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
                    "A key part must be encrypted with ECDH-ES and A256GCM, not %s and %s.", alg,
                    enc);
       return NULL;
     }
-  pt = jose_jwe_dec (NULL, jwe, NULL, importer_private_jwk, &len);
-  if (pt == NULL)
+  epk_jwk = json_object_get (hdr, "epk");
+  iv = jwe_member (jwe, "iv", JWE_IV_LEN);
+  tag = jwe_member (jwe, "tag", JWE_TAG_LEN);
+  ct = jwe_member (jwe, "ciphertext", 0);
+  if (!json_is_object (epk_jwk) || json_object_get (epk_jwk, "d") != NULL ||
+      json_object_get (hdr, "zip") != NULL || json_object_get (hdr, "crit") != NULL ||
+      (json_object_get (jwe, "encrypted_key") != NULL &&
+       !g_str_equal (json_string_value (json_object_get (jwe, "encrypted_key")) ?: "x", "")) ||
+      iv == NULL || tag == NULL || ct == NULL)
+    goto malformed;
+  if (g_bytes_get_size (ct) != TKE_KEY_PART_LEN)
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
+                   "A decrypted key part has %zu bytes instead of %d.", g_bytes_get_size (ct),
+                   TKE_KEY_PART_LEN);
+      return NULL;
+    }
+  epk = tke_ec_key_from_jwk (epk_jwk, NULL);
+  importer = tke_ec_key_from_jwk (importer_private_jwk, error);
+  if (importer == NULL)
+    return NULL;
+  if (epk != NULL)
+    cek = derive_cek (importer, epk, NULL);
+  part = tke_secret_new (TKE_KEY_PART_LEN, error);
+  if (part == NULL)
+    return NULL;
+  cipher = EVP_CIPHER_CTX_new ();
+  ok = cek != NULL && cipher != NULL &&
+       EVP_DecryptInit_ex (cipher, EVP_aes_256_gcm (), NULL, tke_secret_peek (cek),
+                           g_bytes_get_data (iv, NULL)) == 1 &&
+       EVP_DecryptUpdate (cipher, NULL, &len, (const guint8 *) protected_b64,
+                          (int) strlen (protected_b64)) == 1 &&
+       EVP_DecryptUpdate (cipher, tke_secret_data (part), &len, g_bytes_get_data (ct, NULL),
+                          TKE_KEY_PART_LEN) == 1 &&
+       len == TKE_KEY_PART_LEN &&
+       EVP_CIPHER_CTX_ctrl (cipher, EVP_CTRL_GCM_SET_TAG, JWE_TAG_LEN,
+                            (void *) g_bytes_get_data (tag, NULL)) == 1 &&
+       EVP_DecryptFinal_ex (cipher, tke_secret_data (part) + len, &tail) == 1 && tail == 0;
+  EVP_CIPHER_CTX_free (cipher);
+  if (!ok)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
                    "The key part does not decrypt with this unit's importer key: it was "
                    "encrypted to another unit or to an importer key that has been renewed.");
       return NULL;
     }
-  if (len != TKE_KEY_PART_LEN)
-    {
-      OPENSSL_cleanse (pt, len);
-      free (pt);
-      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "A decrypted key part has %zu bytes instead of %d.", len, TKE_KEY_PART_LEN);
-      return NULL;
-    }
-  part = tke_secret_new_from (pt, len, error);
-  OPENSSL_cleanse (pt, len);
-  free (pt);
-  return part;
+  return g_steal_pointer (&part);
 
 malformed:
   g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
