@@ -90,13 +90,16 @@ pids+=($!)
 check tke-vcard $!
 
 # tke --demo, on an X server of its own that lets the user in.
-display=:$((90 + RANDOM % 100))
-Xvfb "$display" -ac -screen 0 1024x768x24 >/dev/null 2>&1 &
+# -displayfd picks a display no other test's X server has.
+Xvfb -displayfd 5 -ac -screen 0 1024x768x24 5>"$work/display" >/dev/null 2>&1 &
 pids+=($!)
-sleep 1
+for _ in $(seq 1 100); do [ -s "$work/display" ] && break; sleep 0.1; done
+display=:$(head -n 1 "$work/display")
 (export DISPLAY=$display GSETTINGS_BACKEND=memory GSETTINGS_SCHEMA_DIR=$build/data
   as_user "$build/src/app/tke" --demo >"$work/tke.out" 2>&1) &
 pids+=($!)
 check tke $!
+# What a program that did not stay up said.
+[ "$failed" = 0 ] || for out in "$work"/*.out; do echo "# $out:"; sed 's/^/#   /' "$out"; done
 
 exit $failed
