@@ -98,10 +98,23 @@ tke_text_row_new (const char *key, const char *const *cells)
 
   self = g_object_new (TKE_TYPE_TEXT_ROW, NULL);
   self->key = g_strdup (key);
-  /* Every cell may hold what a card or a unit said: shown, never interpreted. */
+  /* Every cell may hold what a card or a unit said: shown, never interpreted. A line break is
+   * the cell's own layout (a VP on two lines): text from outside comes escaped already, with
+   * its own line breaks as \x0a, so only the lines are escaped here. */
   self->cells = g_new0 (char *, g_strv_length ((char **) cells) + 1);
   for (guint i = 0; cells[i] != NULL; i++)
-    self->cells[i] = tke_text_escape (cells[i], -1);
+    {
+      g_auto (GStrv) lines = g_strsplit (cells[i], "\n", -1);
+
+      for (guint l = 0; lines[l] != NULL; l++)
+        {
+          char *escaped = tke_text_escape (lines[l], -1);
+
+          g_free (lines[l]);
+          lines[l] = escaped;
+        }
+      self->cells[i] = g_strjoinv ("\n", lines);
+    }
   return self;
 }
 

@@ -4,9 +4,14 @@
  * tab in the build dir (tests/gui/screenshots/). */
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gstdio.h>
 
 #include "tke-application.h"
+#include "tke-demo-world.h"
+#include "tke-piv-client.h"
+#include "tke-reader-manager.h"
 #include "tke-secmem.h"
 #include "tke-window.h"
 #include "tke-workspace.h"
@@ -356,6 +361,104 @@ test_window_demo (Fixture *fixture, gconstpointer data)
   save_screenshot (fixture, "demo-crypto-units");
 }
 
+/* Every text the widget and its descendants show: labels and editable text. */
+static void
+collect_texts (GtkWidget *widget, GString *out)
+{
+  if (GTK_IS_LABEL (widget))
+    g_string_append_printf (out, "%s\n", gtk_label_get_text (GTK_LABEL (widget)));
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_texts (child, out);
+}
+
+static void
+insert_and_wait (TkeDemoWorld *world, TkeDemoCard *card)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_assert_true (tke_demo_world_insert (world, card, TKE_DEMO_LOCATION_READER_2, &error));
+  g_assert_no_error (error);
+  while (tke_demo_world_get_card_in (world, TKE_DEMO_LOCATION_READER_2) != card &&
+         g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (tke_demo_world_get_card_in (world, TKE_DEMO_LOCATION_READER_2) == card);
+}
+
+/* A hostile card: its directory, written with the blank card's default management key, holds a
+ * card description and a key part description with ESC sequences (clear screen, red, a window
+ * title ended by BEL) and a right-to-left override. The Smart card tab shows them escaped. */
+static void
+test_window_hostile_card (Fixture *fixture, gconstpointer data)
+{
+  TkeDemoWorld *world = tke_window_get_demo_world (TKE_WINDOW (fixture->window));
+  g_autoptr (TkeDemoCard) card = g_list_model_get_item (tke_demo_world_get_cards (world), 7);
+  static const guint8 mgmt_default[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+                                           5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
+  const char *card_text = "\x1b[2J\x1b[31mEvil\xe2\x80\xaetxt.exe";
+  const char *part_text = "Part\x1b]0;owned\x07\xe2\x80\xae" "evil";
+  g_autoptr (GByteArray) dir = g_byte_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeSecret) key = NULL;
+  g_autoptr (GString) shown = g_string_new (NULL);
+  guint8 entry_head[] = { 0xA0, 0, 0x80, 1, 1, 0x81, 0 };
+  guint8 created_vp[2 + 8 + 2 + 32] = { 0x82, 8, 0, 0, 0, 0, 0x69, 0x2e, 0, 0, 0x83, 32 };
+  gint64 deadline;
+
+  /* 80 01 01, 81 L <card description>, A0 L { 80 01 01, 81 L <part>, 82 08 <t>, 83 20 <vp> } */
+  g_byte_array_append (dir, (const guint8 *) "\x80\x01\x01\x81", 4);
+  g_byte_array_append (dir, (const guint8[]) { (guint8) strlen (card_text) }, 1);
+  g_byte_array_append (dir, (const guint8 *) card_text, strlen (card_text));
+  entry_head[1] = (guint8) (5 + strlen (part_text) + sizeof created_vp);
+  entry_head[6] = (guint8) strlen (part_text);
+  g_byte_array_append (dir, entry_head, sizeof entry_head);
+  g_byte_array_append (dir, (const guint8 *) part_text, strlen (part_text));
+  memset (created_vp + 12, 0xAB, 28);
+  g_byte_array_append (dir, created_vp, sizeof created_vp);
+
+  insert_and_wait (world, card);
+  {
+    g_autoptr (TkeCardConnection) connection = tke_reader_manager_connect (
+        tke_demo_world_get_reader_manager (world), TKE_DEMO_READER_2_NAME, &error);
+    g_autoptr (TkePivClient) piv = NULL;
+
+    g_assert_no_error (error);
+    piv = tke_piv_client_new (connection);
+    key = tke_secret_new_from (mgmt_default, sizeof mgmt_default, &error);
+    g_assert_true (tke_piv_client_begin (piv, &error));
+    g_assert_true (tke_piv_client_authenticate (piv, TKE_PIV_ALG_AES192, key, &error));
+    g_assert_true (tke_piv_client_put_data (piv, 0x5FD000, dir->data, dir->len, &error));
+    g_assert_no_error (error);
+    tke_piv_client_end (piv);
+  }
+  /* Out and in again, as the operator would after the card was written elsewhere. */
+  tke_demo_world_remove (world, TKE_DEMO_LOCATION_READER_2);
+  insert_and_wait (world, card);
+
+  show_tab (fixture, "smart-card");
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  do
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_string_truncate (shown, 0);
+      collect_texts (visible_page (fixture), shown);
+    }
+  while ((strstr (shown->str, "Evil") == NULL || strstr (shown->str, "owned") == NULL) &&
+         g_get_monotonic_time () < deadline);
+  g_test_message ("the Smart card tab shows:\n%s", shown->str);
+  /* What the card said is there, escaped; nothing a terminal or the text layout would obey. */
+  g_assert_nonnull (strstr (shown->str, "\\x1b[2J\\x1b[31mEvil\\u202etxt.exe"));
+  g_assert_nonnull (strstr (shown->str, "Part\\x1b]0;owned\\x07\\u202eevil"));
+  g_assert_null (strchr (shown->str, '\x1b'));
+  g_assert_null (strchr (shown->str, '\x07'));
+  g_assert_null (strstr (shown->str, "\xe2\x80\xae"));
+  /* The VP keeps its own layout, two lines of hex. */
+  g_assert_nonnull (strstr (shown->str, "abababababababababababababababab\nabab"));
+  wait_for_frame (fixture);
+  save_screenshot (fixture, "hostile-card");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -388,6 +491,8 @@ main (int argc, char **argv)
               test_window_preferences_readers, fixture_tear_down);
   g_test_add ("/window/demo", Fixture, GINT_TO_POINTER (TRUE), fixture_set_up, test_window_demo,
               fixture_tear_down);
+  g_test_add ("/window/hostile-card", Fixture, GINT_TO_POINTER (TRUE), fixture_set_up,
+              test_window_hostile_card, fixture_tear_down);
 
   return g_test_run ();
 }
