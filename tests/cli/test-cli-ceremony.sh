@@ -32,7 +32,7 @@ fi
 if [ ! -f /etc/reader.conf.d/vpcd ]; then
   skip_all "the vsmartcard-vpcd driver is not installed"
 fi
-for tool in opensc-tool flock "$python"; do
+for tool in opensc-tool yubico-piv-tool flock "$python"; do
   command -v "$tool" >/dev/null || { echo "Bail out! $tool is missing (build-aux/setup.sh --test)"; exit 1; }
 done
 
@@ -462,6 +462,40 @@ else
   diag err.txt
 fi
 "$tkectl" sigkey-sel --none >/dev/null 2>&1
+
+# A hostile card ----------------------------------------------------------------------------------
+# A blank card whose directory yubico-piv-tool writes with the default management key: the card
+# and part descriptions carry ESC sequences (clear screen, colour, a window title ended by BEL)
+# and a right-to-left override. tkectl prints them escaped, in text and in JSON.
+"$vcard" create hostile.img --serial 1099 --mgmt-key-alg 3des >/dev/null
+"$python" - <<'PY'
+desc = "\x1b[2J\x1b[31mEvil\u202etxt.exe".encode()
+part = "Part\x1b]0;owned\x07\u202eevil".encode()
+entry = b"\x80\x01\x01" + b"\x81" + bytes([len(part)]) + part + b"\x82\x08" + bytes(8) + b"\x83\x20" + bytes(32)
+directory = b"\x80\x01\x01" + b"\x81" + bytes([len(desc)]) + desc + b"\xa0" + bytes([len(entry)]) + entry
+open("hostile-dir.bin", "wb").write(directory)
+PY
+insert 2 hostile
+yubico-piv-tool -r "${readers[2]}" -a write-object --id 0x5FD000 -i hostile-dir.bin -f binary \
+  >ykpiv.log 2>&1
+"$tkectl" card-info --reader2 "${readers[2]}" >hostile.txt 2>err.txt
+"$tkectl" card-info --json --reader2 "${readers[2]}" >hostile.json 2>>err.txt
+pull 2
+if grep -qF 'Description:   \x1b[2J\x1b[31mEvil\u202etxt.exe' hostile.txt &&
+   grep -qF '1. Part\x1b]0;owned\x07\u202eevil' hostile.txt &&
+   ! LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' hostile.txt hostile.json &&
+   ! grep -q $'\u202e' hostile.txt hostile.json &&
+   "$python" -c '
+import json, sys
+card = json.load(open("hostile.json"))
+assert card["description"] == "\\x1b[2J\\x1b[31mEvil\\u202etxt.exe", card
+assert card["parts"][0]["description"] == "Part\\x1b]0;owned\\x07\\u202eevil", card
+'; then
+  ok "card-info prints a hostile card's ESC sequences and bidi override escaped (text and JSON)"
+else
+  not_ok "hostile card text"
+  diag ykpiv.log hostile.txt hostile.json err.txt
+fi
 
 # Refusals before anything is signed, and an unreachable service -------------------------------
 before=$(unit_states)
