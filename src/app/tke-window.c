@@ -161,26 +161,18 @@ tke_window_show_page_action (GSimpleAction *action, GVariant *parameter, gpointe
 
 /* Readers ----------------------------------------------------------------------------------- */
 
+/* The reader of role 1 or 2 as the ceremony engine and tkectl pick it. */
 static char *
 reader_name_for (TkeWindow *self, guint role, GPtrArray *readers)
 {
   g_autofree char *configured =
       g_settings_get_string (self->settings, role == 1 ? "reader-1" : "reader-2");
-  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  const TkeReaderStatus *chosen;
 
   if (self->demo != NULL)
     return g_strdup (tke_demo_world_get_reader_name (self->demo, role));
-  if (*configured)
-    {
-      for (guint i = 0; i < readers->len; i++)
-        if (g_str_equal (((TkeReaderStatus *) readers->pdata[i])->name, configured))
-          return g_steal_pointer (&configured);
-      return NULL;
-    }
-  for (guint i = 0; i < readers->len; i++)
-    g_ptr_array_add (names, ((TkeReaderStatus *) readers->pdata[i])->name);
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
-  return role <= names->len ? g_strdup (*(char **) &names->pdata[role - 1]) : NULL;
+  chosen = tke_reader_status_for_role (readers, role, configured);
+  return chosen != NULL ? g_strdup (chosen->name) : NULL;
 }
 
 typedef struct

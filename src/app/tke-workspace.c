@@ -388,6 +388,13 @@ tke_workspace_get_n_services (TkeWorkspace *self)
 
 /* Selection --------------------------------------------------------------------------------- */
 
+static int
+compare_ids (gconstpointer a, gconstpointer b)
+{
+  /* g_ptr_array_sort hands over pointers to the elements. */
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
 static void
 save_selection (TkeWorkspace *self)
 {
@@ -400,7 +407,7 @@ save_selection (TkeWorkspace *self)
   g_hash_table_iter_init (&iter, self->selected);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     g_ptr_array_add (ids, key);
-  g_ptr_array_sort (ids, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (ids, compare_ids);
   g_ptr_array_add (ids, NULL);
   g_settings_set_strv (self->settings, "selected-units", (const char *const *) ids->pdata);
 }

@@ -23,30 +23,24 @@ compare_status_names (gconstpointer a, gconstpointer b)
 }
 
 /* The reader of role 1 or 2: the one named by flag or configuration, else the first or second
- * in order of names (as the ceremony engine picks them). */
+ * in order of names (tke_reader_status_for_role, as the app and the engine pick them). */
 static char *
 reader_for_role (TkeCli *cli, GPtrArray *statuses, guint role, GError **error)
 {
   const char *named = role == 1 ? cli->reader1 : cli->reader2;
+  const TkeReaderStatus *chosen = tke_reader_status_for_role (statuses, role, named);
 
+  if (chosen != NULL)
+    return g_strdup (chosen->name);
   if (named != NULL && *named != '\0')
-    {
-      for (guint i = 0; i < statuses->len; i++)
-        if (g_str_equal (((TkeReaderStatus *) statuses->pdata[i])->name, named))
-          return g_strdup (named);
-      g_set_error (error, TKE_ERROR, TKE_ERROR_NO_READER,
-                   "There is no reader “%s”: “tkectl cards” lists the readers.", named);
-      return NULL;
-    }
-  if (statuses->len < role)
-    {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_NO_READER,
-                   "Reader %u is missing: %u reader(s) are connected; connect another or name it "
-                   "with --reader%u.",
-                   role, statuses->len, role);
-      return NULL;
-    }
-  return g_strdup (((TkeReaderStatus *) statuses->pdata[role - 1])->name);
+    g_set_error (error, TKE_ERROR, TKE_ERROR_NO_READER,
+                 "There is no reader “%s”: “tkectl cards” lists the readers.", named);
+  else
+    g_set_error (error, TKE_ERROR, TKE_ERROR_NO_READER,
+                 "Reader %u is missing: %u reader(s) are connected; connect another or name it "
+                 "with --reader%u.",
+                 role, statuses->len, role);
+  return NULL;
 }
 
 GPtrArray *

@@ -9,6 +9,7 @@
 
 #include "tke-error.h"
 #include "tke-part10.h"
+#include "tke-reader-manager.h"
 #include "tke-virtual-reader.h"
 
 /* ---- a scripted card ---- */
@@ -664,6 +665,81 @@ test_part10_pin_pad (void)
   g_clear_pointer (&fake.last_command, g_bytes_unref);
 }
 
+/* Reader roles come from the names, whatever order the readers are listed in and whatever
+ * order their names were allocated in: every permutation of four readers, each name allocated
+ * in reverse name order, gives reader 1 and 2 as the first two names. */
+static void
+test_reader_roles (void)
+{
+  const char *names[] = { "Virtual PCD 00 00", "Virtual PCD 00 01", "Yubico YubiKey 00 00",
+                          "ACS ACR39U 01 00" };
+  /* Sorted: ACS..., Virtual PCD 00 00, Virtual PCD 00 01, Yubico... */
+  TkeReaderStatus *statuses[4];
+  guint order[4] = { 0, 1, 2, 3 };
+  guint permutations = 0;
+
+  for (int i = 3; i >= 0; i--)
+    {
+      statuses[i] = g_new0 (TkeReaderStatus, 1);
+      statuses[i]->name = g_strdup (names[i]);
+      statuses[i]->card_present = i % 2 == 0;
+    }
+  for (guint a = 0; a < 4; a++)
+    for (guint b = 0; b < 4; b++)
+      for (guint c = 0; c < 4; c++)
+        for (guint d = 0; d < 4; d++)
+          {
+            g_autoptr (GPtrArray) listed = g_ptr_array_new ();
+
+            if (a == b || a == c || a == d || b == c || b == d || c == d)
+              continue;
+            order[0] = a, order[1] = b, order[2] = c, order[3] = d;
+            for (guint i = 0; i < 4; i++)
+              g_ptr_array_add (listed, statuses[order[i]]);
+            g_assert_cmpstr (tke_reader_status_for_role (listed, 1, NULL)->name, ==,
+                             "ACS ACR39U 01 00");
+            g_assert_cmpstr (tke_reader_status_for_role (listed, 2, "")->name, ==,
+                             "Virtual PCD 00 00");
+            /* The listing itself is left in its order. */
+            g_assert_true (listed->pdata[0] == statuses[a]);
+            /* A configured reader wins, connected or not. */
+            g_assert_cmpstr (tke_reader_status_for_role (listed, 1, "Virtual PCD 00 01")->name,
+                             ==, "Virtual PCD 00 01");
+            g_assert_null (tke_reader_status_for_role (listed, 2, "No Such Reader"));
+            permutations++;
+          }
+  g_assert_cmpuint (permutations, ==, 24);
+
+  /* A listing that owns its statuses, as tke_reader_manager_list () returns: still whole after
+   * a role was looked up. */
+  {
+    g_autoptr (GPtrArray) owning = g_ptr_array_new_with_free_func (
+        (GDestroyNotify) tke_reader_status_free);
+
+    for (guint i = 0; i < 2; i++)
+      {
+        TkeReaderStatus *status = g_new0 (TkeReaderStatus, 1);
+
+        status->name = g_strdup (names[1 - i]);
+        g_ptr_array_add (owning, status);
+      }
+    g_assert_cmpstr (tke_reader_status_for_role (owning, 1, NULL)->name, ==, names[0]);
+    g_assert_cmpstr (tke_reader_status_for_role (owning, 2, NULL)->name, ==, names[1]);
+    g_assert_cmpstr (((TkeReaderStatus *) owning->pdata[0])->name, ==, names[1]);
+  }
+
+  /* One reader: it is reader 1, and there is no reader 2. */
+  {
+    g_autoptr (GPtrArray) one = g_ptr_array_new ();
+
+    g_ptr_array_add (one, statuses[1]);
+    g_assert_cmpstr (tke_reader_status_for_role (one, 1, NULL)->name, ==, "Virtual PCD 00 01");
+    g_assert_null (tke_reader_status_for_role (one, 2, NULL));
+  }
+  for (guint i = 0; i < 4; i++)
+    tke_reader_status_free (statuses[i]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -681,6 +757,7 @@ main (int argc, char **argv)
   ADD ("/reader/wait-for-card", test_reader_wait_for_card);
 #undef ADD
   g_test_add_func ("/part10/pin-pad", test_part10_pin_pad);
+  g_test_add_func ("/reader/roles", test_reader_roles);
 
   return g_test_run ();
 }

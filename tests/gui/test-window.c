@@ -459,6 +459,28 @@ test_window_hostile_card (Fixture *fixture, gconstpointer data)
   save_screenshot (fixture, "hostile-card");
 }
 
+/* The selected units are saved in the order of their ids, whatever order they were chosen and
+ * allocated in. */
+static void
+test_window_selection_order (Fixture *fixture, gconstpointer data)
+{
+  TkeWorkspace *workspace = tke_window_get_workspace (TKE_WINDOW (fixture->window));
+  GSettings *settings = tke_application_get_settings (fixture->app);
+  g_auto (GStrv) saved = NULL;
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+
+  for (int i = 19; i >= 0; i--)
+    g_ptr_array_add (ids, g_strdup_printf ("unit-%02d-%c", (i * 7) % 20, 'a' + i));
+  for (guint i = 0; i < ids->len; i++)
+    tke_workspace_set_selected (workspace, ids->pdata[i], TRUE);
+  saved = g_settings_get_strv (settings, "selected-units");
+  g_assert_cmpuint (g_strv_length (saved), >=, 20);
+  for (guint i = 1; saved[i] != NULL; i++)
+    g_assert_cmpint (strcmp (saved[i - 1], saved[i]), <, 0);
+  for (guint i = 0; i < ids->len; i++)
+    tke_workspace_set_selected (workspace, ids->pdata[i], FALSE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -491,6 +513,8 @@ main (int argc, char **argv)
               test_window_preferences_readers, fixture_tear_down);
   g_test_add ("/window/demo", Fixture, GINT_TO_POINTER (TRUE), fixture_set_up, test_window_demo,
               fixture_tear_down);
+  g_test_add ("/window/selection-order", Fixture, GINT_TO_POINTER (FALSE), fixture_set_up,
+              test_window_selection_order, fixture_tear_down);
   g_test_add ("/window/hostile-card", Fixture, GINT_TO_POINTER (TRUE), fixture_set_up,
               test_window_hostile_card, fixture_tear_down);
 

@@ -48,6 +48,41 @@ tke_reader_status_free (TkeReaderStatus *status)
   g_free (status);
 }
 
+static int
+compare_status_names (gconstpointer a, gconstpointer b)
+{
+  /* g_ptr_array_sort hands over pointers to the elements. */
+  const TkeReaderStatus *x = *(TkeReaderStatus *const *) a;
+  const TkeReaderStatus *y = *(TkeReaderStatus *const *) b;
+
+  return g_strcmp0 (x->name, y->name);
+}
+
+const TkeReaderStatus *
+tke_reader_status_for_role (GPtrArray *statuses, guint role, const char *configured)
+{
+  g_autoptr (GPtrArray) sorted = NULL;
+
+  g_return_val_if_fail (statuses != NULL, NULL);
+  g_return_val_if_fail (role == 1 || role == 2, NULL);
+
+  if (configured != NULL && *configured != '\0')
+    {
+      for (guint i = 0; i < statuses->len; i++)
+        if (g_str_equal (((TkeReaderStatus *) statuses->pdata[i])->name, configured))
+          return statuses->pdata[i];
+      return NULL;
+    }
+  if (statuses->len < role)
+    return NULL;
+  /* Not g_ptr_array_copy: the copy would free the statuses with itself. */
+  sorted = g_ptr_array_sized_new (statuses->len);
+  for (guint i = 0; i < statuses->len; i++)
+    g_ptr_array_add (sorted, statuses->pdata[i]);
+  g_ptr_array_sort (sorted, compare_status_names);
+  return sorted->pdata[role - 1];
+}
+
 static void
 emission_free (gpointer data)
 {

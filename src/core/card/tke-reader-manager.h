@@ -18,6 +18,13 @@ typedef struct
 void tke_reader_status_free (TkeReaderStatus *status);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TkeReaderStatus, tke_reader_status_free)
 
+/* Which of the readers (TkeReaderStatus) plays role 1 or 2, decided here for the app's tabs,
+ * the ceremony engine and tkectl alike: the reader named by configured when that is set (NULL
+ * when it is not connected), else the role-th reader in the order of names. NULL when there is
+ * no such reader. */
+const TkeReaderStatus *tke_reader_status_for_role (GPtrArray *statuses, guint role,
+                                                   const char *configured);
+
 #define TKE_TYPE_READER_MANAGER (tke_reader_manager_get_type ())
 
 G_DECLARE_DERIVABLE_TYPE (TkeReaderManager, tke_reader_manager, TKE, READER_MANAGER, GObject)

@@ -259,40 +259,26 @@ param_uint (Run *run, const char *key, guint *value)
 
 /* Readers and cards ------------------------------------------------------------------------- */
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  const TkeReaderStatus *ra = *(TkeReaderStatus *const *) a;
-  const TkeReaderStatus *rb = *(TkeReaderStatus *const *) b;
-
-  return g_strcmp0 (ra->name, rb->name);
-}
-
 /* The reader that plays role; *present tells whether it holds a card. */
 static char *
 run_resolve_reader (Run *run, TkeReaderRole role, gboolean *present, GError **error)
 {
   g_autoptr (GPtrArray) readers = tke_reader_manager_list (run->self->readers, error);
   const char *configured = run->self->reader_names[role - 1];
+  const TkeReaderStatus *chosen;
 
   if (readers == NULL)
     return NULL;
 
-  g_ptr_array_sort (readers, compare_names);
-  for (guint i = 0; i < readers->len; i++)
+  chosen = tke_reader_status_for_role (readers, role, configured);
+  if (chosen != NULL)
     {
-      TkeReaderStatus *status = readers->pdata[i];
-
-      if ((configured != NULL && g_str_equal (status->name, configured)) ||
-          (configured == NULL && i == (guint) role - 1))
-        {
-          if (present != NULL)
-            *present = status->card_present;
-          return g_strdup (status->name);
-        }
+      if (present != NULL)
+        *present = chosen->card_present;
+      return g_strdup (chosen->name);
     }
 
-  if (configured != NULL)
+  if (configured != NULL && *configured != '\0')
     g_set_error (error, TKE_ERROR, TKE_ERROR_NO_READER,
                  "Reader %d (%s, as set in the preferences) is not connected: connect it, or "
                  "choose another reader in the preferences.",
