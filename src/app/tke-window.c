@@ -399,6 +399,8 @@ nums_response (AdwMessageDialog *dialog, const char *response, NumsDialog *data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GArray) nums = NULL;
 
+  /* As in service_response: the focus leaves the entry before the dialog closes. */
+  gtk_window_set_focus (GTK_WINDOW (dialog), NULL);
   if (g_str_equal (response, "apply") &&
       (!tke_parse_unit_nums (gtk_editable_get_text (data->entry), &nums, &error) ||
        !tke_workspace_select_nums (data->self->workspace, (guint *) nums->data, nums->len,
@@ -462,6 +464,10 @@ service_added (GObject *source, GAsyncResult *result, gpointer data)
 static void
 service_response (AdwMessageDialog *dialog, const char *response, ServiceDialog *data)
 {
+  /* A response by mnemonic (Alt+O) comes while the focus is still in an entry row, and the
+   * dialog closes right after: libadwaita 1.2's entry row then handles a focus change on itself
+   * while it is being finalized and crashes. Taking the focus out first avoids that. */
+  gtk_window_set_focus (GTK_WINDOW (dialog), NULL);
   if (g_str_equal (response, "connect"))
     tke_workspace_add_service_async (
         data->self->workspace, gtk_editable_get_text (GTK_EDITABLE (data->url)),
