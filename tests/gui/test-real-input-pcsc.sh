@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The app in normal mode over the real pcscd, driven by real X input events only (xdotool on an
+# X server of its own) and read from outside (screenshots read by tesseract, the workspace files,
+# the process itself):
+# - two tke-vcard cards in the vpcd readers: on each of several starts, the Smart card tab shows
+#   the card of vpcd reader 0 in the box of reader 1 and the card of vpcd reader 1 in the box of
+#   reader 2, as the ceremony dialogs and tkectl name them;
+# - the Connect dialog, opened by a click, filled by typing, and answered with Alt+O while the
+#   cursor is still in the API key field: the app stays up and the service is connected.
+# Screenshots go to tests/gui/screenshots/real-input-*.png in the build dir. TAP.
+set -u
+
+build=${TKE_BUILD_ROOT:-.}
+tke=$build/src/app/tke
+vcard=$build/src/vcard/tke-vcard
+softunit=$build/src/softunit/tke-softunit
+shots=$build/tests/gui/screenshots
+starts=3
+n=0
+failed=0
+ok () { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok () { n=$((n + 1)); failed=1; echo "not ok $n - $1"; }
+diag () { sed 's/^/# /' "$@"; }
+skip_all () {
+  echo "SKIP SKIP SKIP: $1" >&2
+  echo "1..0 # SKIP $1"
+  exit 77
+}
+
+if ! pgrep -x pcscd >/dev/null 2>&1 || [ ! -S /run/pcscd/pcscd.comm ]; then
+  skip_all "pcscd is not running (build-aux/pcscd-up.sh starts it)"
+fi
+[ -f /etc/reader.conf.d/vpcd ] || skip_all "the vsmartcard-vpcd driver is not installed"
+for tool in Xvfb xdotool tesseract import opensc-tool flock dbus-run-session; do
+  command -v "$tool" >/dev/null || { echo "Bail out! $tool is missing (build-aux/setup.sh --test)"; exit 1; }
+done
+
+exec 9>/tmp/tke-vpcd.lock
+flock -w 600 9 || { echo "Bail out! /tmp/tke-vpcd.lock stayed taken for 10 minutes"; exit 1; }
+
+work=$(mktemp -d)
+pids=()
+tke_pid=''
+cleanup () {
+  [ -n "$tke_pid" ] && kill "$tke_pid" 2>/dev/null
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work" || exit 1
+mkdir -p "$shots" home
+export HOME=$work/home XDG_CONFIG_HOME=$work/home/.config XDG_DATA_HOME=$work/home/.local/share
+export GSETTINGS_BACKEND=memory GSETTINGS_SCHEMA_DIR=$build/data GTK_A11Y=none NO_AT_BRIDGE=1
+
+card_state () {
+  opensc-tool -l 2>/dev/null | awk -v r="Virtual PCD 00 0$1" 'index($0, r) { print $2 }'
+}
+for _ in $(seq 1 300); do
+  [ "$(card_state 0)$(card_state 1)" = NoNo ] && break
+  sleep 0.2
+done
+[ "$(card_state 0)$(card_state 1)" = NoNo ] ||
+  { echo "Bail out! a vpcd reader holds a card that is not this test's"; exit 1; }
+
+# Card 1001 in vpcd reader 0, card 1002 in vpcd reader 1.
+for r in 0 1; do
+  "$vcard" create "card$r.img" --serial $((1001 + r)) >/dev/null || { echo "Bail out! tke-vcard create"; exit 1; }
+  "$vcard" insert "card$r.img" --reader "$r" >>vcard.log 2>&1 &
+  pids+=($!)
+done
+for _ in $(seq 1 100); do [ "$(card_state 0)$(card_state 1)" = YesYes ] && break; sleep 0.1; done
+
+"$softunit" --state-dir "$work/softunit" --listen 127.0.0.1:0 >softunit.out 2>softunit.err &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q '^Units:' softunit.out 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/^URL: //p' softunit.out)
+fp=$(sed -n 's/^Certificate SHA-256: //p' softunit.out)
+api_key=$(sed -n 's/^API key: //p' softunit.out)
+[ -n "$api_key" ] || { echo "Bail out! tke-softunit did not start"; diag softunit.err; exit 1; }
+
+Xvfb -displayfd 5 -screen 0 1280x800x24 5>display >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s display ] && break; sleep 0.1; done
+export DISPLAY=:$(head -n 1 display)
+dbus-daemon --session --fork --print-address=6 --print-pid=7 6>bus 7>bus.pid
+export DBUS_SESSION_BUS_ADDRESS=$(head -n 1 bus)
+pids+=("$(cat bus.pid)")
+
+# shot NAME: a screenshot of the whole screen, kept in the build dir; its words with their
+# positions (tesseract TSV: ... left top width height conf text) in NAME.tsv.
+shot () {
+  import -window root "$shots/real-input-$1.png"
+  tesseract "$shots/real-input-$1.png" "$1" tsv >/dev/null 2>&1
+}
+# word_x NAME WORD: the left edge of the first place tesseract read WORD in screenshot NAME.
+word_x () { awk -F'\t' -v w="$2" 'index($12, w) == 1 { print $7; exit }' "$1.tsv"; }
+word_y () { awk -F'\t' -v w="$2" 'index($12, w) == 1 { print $8 + int($10 / 2); exit }' "$1.tsv"; }
+words () { awk -F'\t' 'NR > 1 && $12 != "" { printf "%s ", $12 }' "$1.tsv"; }
+
+start_tke () {
+  "$tke" >"tke$1.log" 2>&1 &
+  tke_pid=$!
+  for _ in $(seq 1 100); do xdotool search --name '^Open TKE' >/dev/null 2>&1 && break; sleep 0.1; done
+  win=$(xdotool search --name '^Open TKE' | head -n 1)
+  xdotool windowmove "$win" 0 0 windowsize "$win" 1280 800 windowactivate "$win" 2>/dev/null
+  xdotool windowfocus --sync "$win"
+  sleep 2
+}
+stop_tke () {
+  xdotool key ctrl+q
+  for _ in $(seq 1 50); do kill -0 "$tke_pid" 2>/dev/null || break; sleep 0.1; done
+  kill "$tke_pid" 2>/dev/null
+  wait "$tke_pid" 2>/dev/null
+  tke_pid=''
+}
+
+echo "1..$((starts + 3))"
+
+for start in $(seq 1 "$starts"); do
+  start_tke "$start"
+  # Reader 1's box is the left one, reader 2's the right one; the cards are read in the
+  # background, so look again for a while.
+  for _ in $(seq 1 15); do
+    shot "start$start"
+    left=$(word_x "start$start" 1001)
+    right=$(word_x "start$start" 1002)
+    [ -n "$left" ] && [ -n "$right" ] && break
+    sleep 1
+  done
+  if [ -n "$left" ] && [ -n "$right" ] && [ "$left" -lt 640 ] && [ "$right" -ge 640 ]; then
+    ok "start $start: card 1001 (vpcd reader 0) under reader 1, card 1002 (vpcd reader 1) under reader 2"
+  else
+    not_ok "start $start: cards under the wrong readers (x of 1001: '$left', of 1002: '$right')"
+    echo "# the screen read: $(words "start$start")"
+  fi
+  [ "$start" -lt "$starts" ] && stop_tke
+done
+
+# The Connect dialog by real input: Alt+2 for the Crypto units tab, a click on its button, the
+# fields typed, and Alt+O while the cursor is still in the API key field.
+xdotool key alt+2
+for _ in $(seq 1 10); do
+  sleep 1
+  shot units
+  [ -n "$(word_x units Connect)" ] && break
+done
+bx=$(word_x units Connect)
+by=$(word_y units Connect)
+if [ -n "$bx" ]; then
+  xdotool mousemove $((bx + 20)) "$by" click 1
+  sleep 1
+  xdotool type --delay 15 "$url"
+  xdotool key Tab
+  xdotool type --delay 15 "$fp"
+  xdotool key Tab
+  xdotool type --delay 15 "$api_key"
+  sleep 0.3
+  shot connect-dialog
+  xdotool key alt+o
+fi
+for _ in $(seq 1 15); do
+  sleep 1
+  shot connected
+  [ "$(words connected | grep -o FAILOVER | wc -l)" = 2 ] && break
+  kill -0 "$tke_pid" 2>/dev/null || break
+done
+if kill -0 "$tke_pid" 2>/dev/null; then
+  ok "Alt+O in the API key field connects without a crash"
+else
+  not_ok "the app died after Alt+O in the Connect dialog"
+  diag tke$starts.log
+  tke_pid=''
+fi
+services=$XDG_DATA_HOME/opentke/workspace/services.json
+if [ -f "$services" ] && grep -qF "$url" "$services"; then
+  ok "the service is saved in the workspace ($(basename "$services"))"
+else
+  not_ok "the service was not saved"
+  echo "# the screen read: $(words connected)"
+fi
+if [ "$(words connected | grep -o OPERATIONAL | wc -l)" = 3 ] &&
+   [ "$(words connected | grep -o FAILOVER | wc -l)" = 2 ]; then
+  ok "the Crypto units tab lists the service's 3 operational and 2 failover units"
+else
+  not_ok "no sign of the connection on the screen"
+  echo "# the screen read: $(words connected)"
+fi
+[ -n "$tke_pid" ] && stop_tke
+
+exit $failed
