@@ -443,6 +443,14 @@ test_ceremony_seed (World *world, gconstpointer data)
   expect_card (world, TKE_READER_ROLE_1, CARD_BOB);
   tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_BOB]);
   run_ok (world, TKE_CEREMONY_SET_IMMEDIATE);
+  /* On a first initialization the confirmation says that nothing is replaced. */
+  {
+    g_autofree char *first = tke_scripted_prompter_dup_transcript (world->prompter);
+
+    g_assert_nonnull (strstr (first, "Their current master key registers are empty: nothing "
+                                     "is replaced, and no stored key is affected."));
+    g_assert_null (strstr (first, "replaces the current master key"));
+  }
 
   expected_vp = expected_master_key_vp (world);
   assert_all_units (world, expected_vp);
@@ -454,6 +462,26 @@ test_ceremony_seed (World *world, gconstpointer data)
       strstr (transcript, "Signature 2 of 2 by Alice: Commit the new master key with VP"));
   g_assert_nonnull (strstr (transcript, expected_vp));
   g_assert_nonnull (strstr (transcript, "tries left 3"));
+
+  /* A second master key set immediate over the first: the confirmation names the key it
+   * replaces and says that no stored key is lost. */
+  script_load (world);
+  run_ok (world, TKE_CEREMONY_LOAD);
+  script_quorum (world);
+  run_ok (world, TKE_CEREMONY_COMMIT);
+  tke_scripted_prompter_push_confirm (world->prompter, TRUE);
+  expect_card (world, TKE_READER_ROLE_1, CARD_BOB);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_BOB]);
+  run_ok (world, TKE_CEREMONY_SET_IMMEDIATE);
+  {
+    g_autofree char *again = tke_scripted_prompter_dup_transcript (world->prompter);
+    g_autofree char *replaced = g_strdup_printf ("replaces the current master key (VP %s)",
+                                                 expected_vp);
+
+    g_assert_nonnull (strstr (again, replaced));
+    g_assert_nonnull (strstr (again, "No keys are stored under the current master key, so none "
+                                     "becomes unusable."));
+  }
 }
 
 static void

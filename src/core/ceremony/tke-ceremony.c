@@ -1921,6 +1921,39 @@ require_register (Run *run, const char *reg, const char *state, const char *advi
   return TRUE;
 }
 
+/* What set immediate does, said for what the units hold: with an empty current register
+ * nothing is replaced; with a current key, the keys stored under it stop decrypting. */
+static char *
+set_immediate_consequence (Run *run, const char *vp_hex, const char *units, guint stored)
+{
+  const char *current_vp = NULL;
+  guint n_current = 0;
+
+  for (guint u = 0; u < run->states->len; u++)
+    if (g_strcmp0 (state_register (run->states->pdata[u], "current", "state"), "Valid") == 0)
+      {
+        n_current++;
+        current_vp = state_register (run->states->pdata[u], "current", "vp");
+      }
+  if (n_current == 0)
+    return g_strdup_printf ("The new master key with VP %s becomes the current one on crypto "
+                            "units %s. Their current master key registers are empty: nothing is "
+                            "replaced, and no stored key is affected.",
+                            vp_hex, units);
+  if (stored == 0)
+    return g_strdup_printf ("The new master key with VP %s replaces the current master key "
+                            "(VP %s) on crypto units %s. No keys are stored under the current "
+                            "master key, so none becomes unusable.",
+                            vp_hex, current_vp != NULL ? current_vp : "?", units);
+  return g_strdup_printf ("The new master key with VP %s replaces the current master key (VP %s) "
+                          "on crypto units %s. The %u %s stored under the current master key %s "
+                          "not re-encrypted: %s decrypting. Rotate instead to keep %s.",
+                          vp_hex, current_vp != NULL ? current_vp : "?", units,
+                          stored, stored == 1 ? "key" : "keys",
+                          stored == 1 ? "is" : "are", stored == 1 ? "it stops" : "they stop",
+                          stored == 1 ? "it" : "them");
+}
+
 /* The VP of a register, the same on every unit, or an error naming where they differ. */
 static gboolean
 common_vp (Run *run, const char *reg, guint8 vp[TKE_VP_LEN], GError **error)
@@ -2151,15 +2184,7 @@ run_register_op (Run *run, GError **error)
             !common_vp (run, "new", vp, error))
           goto failed;
         vp_hex = tke_vp_to_hex (vp);
-        consequence =
-            stored > 0 ? g_strdup_printf ("The new master key with VP %s becomes the current one "
-                                          "on crypto units %s. The %u keys stored under the "
-                                          "current master key are not re-encrypted and become "
-                                          "unusable; rotate instead to keep them.",
-                                          vp_hex, units, stored)
-                       : g_strdup_printf ("The new master key with VP %s becomes the current one "
-                                          "on crypto units %s, replacing the current master key.",
-                                          vp_hex, units);
+        consequence = set_immediate_consequence (run, vp_hex, units, stored);
         if (!tke_prompter_confirm (run->self->prompter, "Set the new master key immediate?",
                                    consequence, run->cancellable, error))
           goto failed;
