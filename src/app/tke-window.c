@@ -29,6 +29,7 @@ struct _TkeWindow
   AdwViewStackPage *demo_stack_page;
   AdwBin *demo_bin;
   AdwToastOverlay *toast_overlay;
+  GListModel *toast_overlay_children;
   TkeSmartCardPage *smart_card_page;
   /* The other tabs are made when first shown: the first frame needs only the first tab. */
   AdwBin *crypto_units_bin;
@@ -157,6 +158,31 @@ tke_window_show_page_action (GSimpleAction *action, GVariant *parameter, gpointe
       return;
     }
   adw_view_stack_set_visible_child_name (self->stack, name);
+  /* After Alt+N the focus (and its ring) would stay on the tab that was left: it goes into the
+   * page that is shown, so that Tab moves among its rows and buttons. */
+  {
+    GtkWidget *page = adw_view_stack_get_visible_child (self->stack);
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+
+    if (focus == NULL || !gtk_widget_is_ancestor (focus, page))
+      gtk_widget_child_focus (page, GTK_DIR_TAB_FORWARD);
+  }
+}
+
+/* A toast never takes part in keyboard navigation: a counted Shift+Tab must reach the page's
+ * buttons, not a toast's close button that came and goes. (Its close button still takes a
+ * click; the CSS keeps toasts above the row of buttons.) */
+static void
+toast_overlay_children_changed (GListModel *children, guint position, guint removed, guint added,
+                                gpointer user_data)
+{
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr (GtkWidget) child = g_list_model_get_item (children, i);
+
+      if (g_str_equal (G_OBJECT_TYPE_NAME (child), "AdwToastWidget"))
+        gtk_widget_set_can_focus (child, FALSE);
+    }
 }
 
 /* Readers ----------------------------------------------------------------------------------- */
@@ -684,6 +710,10 @@ tke_window_dispose (GObject *object)
   TkeWindow *self = TKE_WINDOW (object);
 
   g_cancellable_cancel (self->cancellable);
+  if (self->toast_overlay_children != NULL)
+    g_signal_handlers_disconnect_by_func (self->toast_overlay_children,
+                                          toast_overlay_children_changed, NULL);
+  g_clear_object (&self->toast_overlay_children);
   if (self->dialog != NULL)
     g_cancellable_cancel (tke_ceremony_dialog_get_cancellable (self->dialog));
   /* The worker finishes its job (a cancelled one ends at once) before the readers go. */
@@ -738,6 +768,9 @@ static void
 tke_window_init (TkeWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->toast_overlay_children = gtk_widget_observe_children (GTK_WIDGET (self->toast_overlay));
+  g_signal_connect (self->toast_overlay_children, "items-changed",
+                    G_CALLBACK (toast_overlay_children_changed), NULL);
   g_signal_connect_swapped (self->stack, "notify::visible-child-name",
                             G_CALLBACK (ensure_visible_page), self);
   self->cancellable = g_cancellable_new ();

@@ -32,7 +32,7 @@ if ! pgrep -x pcscd >/dev/null 2>&1 || [ ! -S /run/pcscd/pcscd.comm ]; then
   skip_all "pcscd is not running (build-aux/pcscd-up.sh starts it)"
 fi
 [ -f /etc/reader.conf.d/vpcd ] || skip_all "the vsmartcard-vpcd driver is not installed"
-for tool in Xvfb xdotool tesseract import opensc-tool flock dbus-run-session; do
+for tool in Xvfb xdotool tesseract import convert opensc-tool flock dbus-run-session; do
   command -v "$tool" >/dev/null || { echo "Bail out! $tool is missing (build-aux/setup.sh --test)"; exit 1; }
 done
 
@@ -89,13 +89,16 @@ pids+=("$(cat bus.pid)")
 
 # shot NAME: a screenshot of the whole screen, kept in the build dir; its words with their
 # positions (tesseract TSV: ... left top width height conf text) in NAME.tsv.
+# tesseract reads the screen's small grey text reliably at twice its size: positions in the
+# TSV are halved back to screen pixels.
 shot () {
   import -window root "$shots/real-input-$1.png"
-  tesseract "$shots/real-input-$1.png" "$1" tsv >/dev/null 2>&1
+  convert "$shots/real-input-$1.png" -colorspace Gray -resize 200% "$1-ocr.png"
+  tesseract "$1-ocr.png" "$1" tsv >/dev/null 2>&1
 }
 # word_x NAME WORD: the left edge of the first place tesseract read WORD in screenshot NAME.
-word_x () { awk -F'\t' -v w="$2" 'index($12, w) == 1 { print $7; exit }' "$1.tsv"; }
-word_y () { awk -F'\t' -v w="$2" 'index($12, w) == 1 { print $8 + int($10 / 2); exit }' "$1.tsv"; }
+word_x () { awk -F'\t' -v w="$2" 'index($12, w) == 1 { print int($7 / 2); exit }' "$1.tsv"; }
+word_y () { awk -F'\t' -v w="$2" 'index($12, w) == 1 { print int(($8 + $10 / 2) / 2); exit }' "$1.tsv"; }
 words () { awk -F'\t' 'NR > 1 && $12 != "" { printf "%s ", $12 }' "$1.tsv"; }
 
 start_tke () {
@@ -103,9 +106,10 @@ start_tke () {
   tke_pid=$!
   for _ in $(seq 1 100); do xdotool search --name '^Open TKE' >/dev/null 2>&1 && break; sleep 0.1; done
   win=$(xdotool search --name '^Open TKE' | head -n 1)
-  xdotool windowmove "$win" 0 0 windowsize "$win" 1280 800 windowactivate "$win" 2>/dev/null
+  sleep 1
+  xdotool windowmove "$win" 0 0 windowsize --sync "$win" 1280 800 2>/dev/null
   xdotool windowfocus --sync "$win"
-  sleep 2
+  sleep 1
 }
 stop_tke () {
   xdotool key ctrl+q
@@ -115,7 +119,7 @@ stop_tke () {
   tke_pid=''
 }
 
-echo "1..$((starts + 3))"
+echo "1..$((starts + 4))"
 
 for start in $(seq 1 "$starts"); do
   start_tke "$start"
@@ -185,6 +189,18 @@ if [ "$(words connected | grep -o OPERATIONAL | wc -l)" = 3 ] &&
 else
   not_ok "no sign of the connection on the screen"
   echo "# the screen read: $(words connected)"
+fi
+# The "connected" toast is above the row of buttons, not over it. Its light text on a dark
+# ground is read from the lower half of the screen, negated.
+convert "$shots/real-input-connected.png" -crop 1280x400+0+400 +repage -negate toast.png
+tesseract toast.png toast --psm 6 tsv >/dev/null 2>&1
+toast_y=$(word_y toast "connected;")
+[ -n "$toast_y" ] && toast_y=$((toast_y + 400))
+buttons_y=$(awk -F'\t' '$12 == "Zeroize" { print int($8 / 2); exit }' connected.tsv)
+if [ -n "$toast_y" ] && [ -n "$buttons_y" ] && [ "$toast_y" -lt $((buttons_y - 20)) ]; then
+  ok "the toast (middle at y $toast_y) is above the buttons (top at y $buttons_y)"
+else
+  not_ok "the toast covers the buttons or is missing (toast y '$toast_y', buttons y '$buttons_y')"
 fi
 [ -n "$tke_pid" ] && stop_tke
 

@@ -481,6 +481,48 @@ test_window_selection_order (Fixture *fixture, gconstpointer data)
     tke_workspace_set_selected (workspace, ids->pdata[i], FALSE);
 }
 
+/* After a tab is switched by its shortcut the focus is in the new tab, not on the tab that was
+ * left; a toast never takes the focus order, and sits above the row of buttons. */
+static void
+test_window_focus_and_toasts (Fixture *fixture, gconstpointer data)
+{
+  g_autoptr (GPtrArray) overlays = g_ptr_array_new ();
+  g_autoptr (GPtrArray) buttons = g_ptr_array_new ();
+  GtkWidget *page, *toast_widget = NULL;
+  graphene_rect_t toast_bounds, button_bounds;
+
+  show_tab (fixture, "smart-card");
+  show_tab (fixture, "master-keys");
+  page = visible_page (fixture);
+  g_assert_nonnull (gtk_root_get_focus (GTK_ROOT (fixture->window)));
+  g_assert_true (gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (fixture->window)), page));
+
+  collect_widgets (GTK_WIDGET (fixture->window), ADW_TYPE_TOAST_OVERLAY, overlays);
+  g_assert_cmpuint (overlays->len, ==, 1);
+  adw_toast_overlay_add_toast (overlays->pdata[0], adw_toast_new ("A toast for the test"));
+  wait_for_frame (fixture);
+  wait_for_frame (fixture);
+  for (GtkWidget *child = gtk_widget_get_first_child (overlays->pdata[0]); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (g_str_equal (G_OBJECT_TYPE_NAME (child), "AdwToastWidget"))
+      toast_widget = child;
+  g_assert_nonnull (toast_widget);
+  g_assert_false (gtk_widget_get_can_focus (toast_widget));
+
+  collect_widgets (page, GTK_TYPE_BUTTON, buttons);
+  for (guint i = 0; i < buttons->len; i++)
+    if (gtk_actionable_get_action_name (buttons->pdata[i]) != NULL)
+      {
+        g_assert_true (gtk_widget_compute_bounds (buttons->pdata[i], GTK_WIDGET (fixture->window),
+                                                  &button_bounds));
+        g_assert_true (gtk_widget_compute_bounds (toast_widget, GTK_WIDGET (fixture->window),
+                                                  &toast_bounds));
+        g_assert_cmpfloat (toast_bounds.origin.y + toast_bounds.size.height, <=,
+                           button_bounds.origin.y);
+      }
+  save_screenshot (fixture, "toast");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -513,6 +555,8 @@ main (int argc, char **argv)
               test_window_preferences_readers, fixture_tear_down);
   g_test_add ("/window/demo", Fixture, GINT_TO_POINTER (TRUE), fixture_set_up, test_window_demo,
               fixture_tear_down);
+  g_test_add ("/window/focus-and-toasts", Fixture, GINT_TO_POINTER (FALSE), fixture_set_up,
+              test_window_focus_and_toasts, fixture_tear_down);
   g_test_add ("/window/selection-order", Fixture, GINT_TO_POINTER (FALSE), fixture_set_up,
               test_window_selection_order, fixture_tear_down);
   g_test_add ("/window/hostile-card", Fixture, GINT_TO_POINTER (TRUE), fixture_set_up,
