@@ -487,19 +487,93 @@ service_added (GObject *source, GAsyncResult *result, gpointer data)
            _ ("The crypto unit service is connected; its units are on the Crypto units tab."));
 }
 
+/* A service added with no fingerprint: its certificate is shown for the operator to compare
+ * before anything, the API key included, is sent to it. */
+typedef struct
+{
+  TkeWindow *self;
+  char *url;
+  char *fingerprint;
+  char *api_key; /* wiped when freed */
+} ServiceProbe;
+
+static void
+service_probe_free (ServiceProbe *probe)
+{
+  g_object_unref (probe->self);
+  g_free (probe->url);
+  g_free (probe->fingerprint);
+  tke_wipe_string_free (probe->api_key);
+  g_free (probe);
+}
+
+static void
+trust_response (AdwMessageDialog *dialog, const char *response, ServiceProbe *probe)
+{
+  if (g_str_equal (response, "trust"))
+    tke_workspace_add_service_async (probe->self->workspace, probe->url, probe->fingerprint,
+                                     probe->api_key, TRUE, probe->self->cancellable,
+                                     service_added, g_object_ref (probe->self));
+  service_probe_free (probe);
+}
+
+static void
+service_probed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  ServiceProbe *probe = data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *body = NULL;
+  GtkWidget *dialog;
+
+  probe->fingerprint = tke_unit_client_probe_finish (result, &error);
+  if (probe->fingerprint == NULL)
+    {
+      toast (probe->self, error->message);
+      service_probe_free (probe);
+      return;
+    }
+  body = g_strdup_printf (_ ("%s presents a certificate with SHA-256 fingerprint\n%s\n\nCompare "
+                             "it with the one the service's operator gave you. Open TKE trusts "
+                             "only this certificate for the service from now on; nothing, not "
+                             "even the API key, has been sent to it yet."),
+                          probe->url, probe->fingerprint);
+  dialog = adw_message_dialog_new (GTK_WINDOW (probe->self), _ ("Trust This Service?"), body);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "trust",
+                                    _ ("_Trust and Connect"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "trust",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect (dialog, "response", G_CALLBACK (trust_response), probe);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 service_response (AdwMessageDialog *dialog, const char *response, ServiceDialog *data)
 {
+  g_autofree char *fingerprint = NULL;
+
   /* A response by mnemonic (Alt+O) comes while the focus is still in an entry row, and the
    * dialog closes right after: libadwaita 1.2's entry row then handles a focus change on itself
    * while it is being finalized and crashes. Taking the focus out first avoids that. */
   gtk_window_set_focus (GTK_WINDOW (dialog), NULL);
-  if (g_str_equal (response, "connect"))
+  fingerprint = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (data->fingerprint))));
+  if (g_str_equal (response, "connect") && *fingerprint == '\0')
+    {
+      ServiceProbe *probe = g_new0 (ServiceProbe, 1);
+
+      probe->self = g_object_ref (data->self);
+      probe->url = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (data->url))));
+      probe->api_key = g_strdup (gtk_editable_get_text (GTK_EDITABLE (data->api_key)));
+      tke_unit_client_probe_async (probe->url, data->self->cancellable, service_probed, probe);
+    }
+  else if (g_str_equal (response, "connect"))
     tke_workspace_add_service_async (
-        data->self->workspace, gtk_editable_get_text (GTK_EDITABLE (data->url)),
-        gtk_editable_get_text (GTK_EDITABLE (data->fingerprint)),
+        data->self->workspace, gtk_editable_get_text (GTK_EDITABLE (data->url)), fingerprint,
         gtk_editable_get_text (GTK_EDITABLE (data->api_key)), TRUE, data->self->cancellable,
         service_added, g_object_ref (data->self));
+  /* The API key does not stay in the entry's buffer. */
+  gtk_editable_set_text (GTK_EDITABLE (data->api_key), "");
   g_object_unref (data->self);
   g_free (data);
 }
@@ -515,7 +589,9 @@ connect_service_action (GSimpleAction *action, GVariant *parameter, gpointer use
                                    _ ("The service printed its address, the SHA-256 fingerprint of "
                                       "its certificate and its API key when it first started. The "
                                       "connection is refused unless the certificate has exactly "
-                                      "this fingerprint."));
+                                      "this fingerprint. Leave the fingerprint empty to be shown "
+                                      "the certificate's fingerprint first, before anything is "
+                                      "sent to the service."));
   list = gtk_list_box_new ();
   gtk_widget_add_css_class (list, "boxed-list");
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);

@@ -119,7 +119,7 @@ stop_tke () {
   tke_pid=''
 }
 
-echo "1..$((starts + 4))"
+echo "1..$((starts + 6))"
 
 for start in $(seq 1 "$starts"); do
   start_tke "$start"
@@ -201,6 +201,41 @@ if [ -n "$toast_y" ] && [ -n "$buttons_y" ] && [ "$toast_y" -lt $((buttons_y - 2
   ok "the toast (middle at y $toast_y) is above the buttons (top at y $buttons_y)"
 else
   not_ok "the toast covers the buttons or is missing (toast y '$toast_y', buttons y '$buttons_y')"
+fi
+# A second service added with the fingerprint left empty: the app shows the fingerprint the
+# service presents and connects only once the operator trusts it (Alt+T).
+"$softunit" --state-dir "$work/softunit2" --listen 127.0.0.1:0 --units 1 --failover-units 0 \
+  >softunit2.out 2>softunit2.err &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q '^Units:' softunit2.out 2>/dev/null && break; sleep 0.1; done
+url2=$(sed -n 's/^URL: //p' softunit2.out)
+fp2=$(sed -n 's/^Certificate SHA-256: //p' softunit2.out)
+key2=$(sed -n 's/^API key: //p' softunit2.out)
+sleep 8 # the first toast goes
+xdotool mousemove $((bx + 20)) "$by" click 1
+sleep 1
+xdotool type --delay 15 "$url2"
+xdotool key Tab Tab
+xdotool type --delay 15 "$key2"
+xdotool key alt+o
+for _ in $(seq 1 10); do
+  sleep 1
+  shot trust
+  [ -n "$(word_x trust Trust)" ] && break
+done
+shown=$(words trust | tr -d ' \n')
+if [ -n "$(word_x trust Trust)" ] && [[ "$shown" == *"${fp2:0:24}"* ]] &&
+   ! grep -qF "$url2" "$services"; then
+  ok "an empty fingerprint shows the service's own fingerprint and connects nothing yet"
+else
+  not_ok "no trust question with the fingerprint ${fp2:0:24}… (screen: $(words trust))"
+fi
+xdotool key alt+t
+for _ in $(seq 1 15); do sleep 1; grep -qF "$url2" "$services" 2>/dev/null && break; done
+if grep -qF "$url2" "$services" && grep -qF "$fp2" "$services"; then
+  ok "trusted, the second service is connected with the fingerprint it presented"
+else
+  not_ok "the second service was not connected"
 fi
 [ -n "$tke_pid" ] && stop_tke
 
