@@ -480,8 +480,16 @@ service_added (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (TkeWindow) self = data;
   g_autoptr (GError) error = NULL;
 
+  /* The refusal names fingerprints the operator must read whole: a dialog, not a toast that
+   * ellipsizes them. */
   if (!tke_workspace_add_service_finish (TKE_WORKSPACE (source), result, &error))
-    toast (self, error->message);
+    {
+      GtkWidget *dialog = adw_message_dialog_new (
+          GTK_WINDOW (self), _ ("The Service Was Not Connected"), error->message);
+
+      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _ ("_Close"));
+      gtk_window_present (GTK_WINDOW (dialog));
+    }
   else
     toast (self,
            _ ("The crypto unit service is connected; its units are on the Crypto units tab."));

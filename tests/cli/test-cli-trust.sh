@@ -11,7 +11,8 @@ umask 077
 build=${TKE_BUILD_ROOT:-.}
 tkectl=${TKECTL:-$build/src/cli/tkectl}
 softunit=$build/src/softunit/tke-softunit
-bundle=/etc/ssl/certs/ca-certificates.crt
+# shellcheck source=../lib/trusted-relay.sh
+. "${TKE_SOURCE_ROOT:-$(dirname "$0")/../..}/tests/lib/trusted-relay.sh"
 
 n=0
 failed=0
@@ -28,7 +29,7 @@ skip_all () {
 for tool in openssl socat unshare mount; do
   command -v "$tool" >/dev/null || { echo "Bail out! $tool is missing (build-aux/setup.sh --test)"; exit 1; }
 done
-[ -f "$bundle" ] || skip_all "there is no system CA bundle at $bundle"
+[ -f "$system_bundle" ] || skip_all "there is no system CA bundle at $system_bundle"
 unshare -m true 2>/dev/null || skip_all "unshare -m is not allowed here (the test needs root)"
 
 work=$(mktemp -d)
@@ -40,10 +41,6 @@ cleanup () {
 trap cleanup EXIT
 cd "$work" || exit 1
 
-# Runs tkectl with the test CA in the system trust store of this one process.
-trusting () {
-  unshare -m sh -c 'b=$1; shift; mount --bind "$0" "$b" && exec "$@"' "$work/bundle.crt" "$bundle" "$tkectl" "$@"
-}
 free_port () { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 "$softunit" --state-dir "$work/softunit" --listen 127.0.0.1:0 >softunit.out 2>softunit.err &
@@ -55,37 +52,21 @@ api_key=$(sed -n 's/^API key: //p' softunit.out)
 port=${url##*:}
 [ -n "$api_key" ] || { echo "Bail out! tke-softunit did not start"; diag softunit.err; exit 1; }
 
-# The inspection CA, trusted by the system store of the processes `trusting` starts, and the
-# relay's certificate for 127.0.0.1 issued by it.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-  -subj /CN=Inspection-CA -days 2 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout relay.key -out relay.csr \
-  -subj /CN=127.0.0.1 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >relay.ext
-openssl x509 -req -in relay.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out relay.pem -days 2 \
-  -extfile relay.ext 2>/dev/null
-cat relay.key relay.pem >relay-full.pem
-cat "$bundle" ca.pem >bundle.crt
-relay_fp=$(openssl x509 -in relay.pem -outform der | sha256sum | cut -d' ' -f1)
+# The inspection CA, trusted by the system store of what `trusting` starts, and the relay on
+# loopback with a certificate it issued for 127.0.0.1, in front of the real service.
+start_trusted_relay "$work" "$port"
 
 echo "1..30"
 
 # The CA really is trusted inside `trusting`: curl, an independent client, accepts the relay.
-relay_port=$(free_port)
-socat -v "OPENSSL-LISTEN:$relay_port,reuseaddr,fork,cert=relay-full.pem,verify=0" \
-  "OPENSSL:127.0.0.1:$port,verify=0" 2>relay.log &
-pids+=($!)
-for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$relay_port") 2>/dev/null && break; sleep 0.1; done
-relay_url="https://127.0.0.1:$relay_port"
-unshare -m sh -c 'mount --bind "$0" "$1" && exec curl -s -o /dev/null -w "%{http_code}" "$2/v1/instances"' \
-  "$work/bundle.crt" "$bundle" "$relay_url" >curl.out 2>&1
+trusting curl -s -o /dev/null -w "%{http_code}" "$relay_url/v1/instances" >curl.out 2>&1
 check "the test CA is trusted by the system store inside unshare (curl through the relay: $(cat curl.out))" \
   '[ "$(cat curl.out)" = 401 ]'
 : >relay.log
 
 # Adding the service through the relay with the fingerprint its operator gave.
 export TKE_CONFIG_DIR=$work/config-a
-trusting service-add "$relay_url" --api-key "$api_key" --fingerprint "$fp" >out 2>err
+trusting "$tkectl" service-add "$relay_url" --api-key "$api_key" --fingerprint "$fp" >out 2>err
 rc=$?
 check "service-add through a CA-trusted relay is refused (exit 6, got $rc)" '[ $rc = 6 ]'
 check "the refusal names the fingerprint presented and the pinned one" \
@@ -98,7 +79,7 @@ check "the relay saw no request and no API key" \
 # and the operator's "no" (here: no terminal and no --yes) ends it with nothing sent.
 : >relay.log
 export TKE_CONFIG_DIR=$work/config-b
-trusting service-add "$relay_url" --api-key "$api_key" </dev/null >out 2>err
+trusting "$tkectl" service-add "$relay_url" --api-key "$api_key" </dev/null >out 2>err
 rc=$?
 check "the probe through the relay shows the relay's fingerprint for comparison (exit $rc)" \
   '[ $rc != 0 ] && grep -q "$relay_fp" err'
@@ -110,7 +91,7 @@ export TKE_CONFIG_DIR=$work/config-c
 check "service-add of the real service with its fingerprint works" '[ $? = 0 ]'
 sed -i "s#$url#$relay_url#" "$TKE_CONFIG_DIR/config.json"
 : >relay.log
-trusting cryptounits >out 2>err
+trusting "$tkectl" cryptounits >out 2>err
 rc=$?
 check "cryptounits through the CA-trusted relay is refused with both fingerprints (exit $rc)" \
   '[ $rc = 6 ] && grep -q "$relay_fp" err && grep -q "$fp" err'

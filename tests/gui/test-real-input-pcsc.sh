@@ -32,9 +32,13 @@ if ! pgrep -x pcscd >/dev/null 2>&1 || [ ! -S /run/pcscd/pcscd.comm ]; then
   skip_all "pcscd is not running (build-aux/pcscd-up.sh starts it)"
 fi
 [ -f /etc/reader.conf.d/vpcd ] || skip_all "the vsmartcard-vpcd driver is not installed"
-for tool in Xvfb xdotool tesseract import convert opensc-tool flock dbus-run-session; do
+for tool in Xvfb xdotool tesseract import convert openssl socat unshare opensc-tool flock dbus-run-session; do
   command -v "$tool" >/dev/null || { echo "Bail out! $tool is missing (build-aux/setup.sh --test)"; exit 1; }
 done
+
+unshare -m true 2>/dev/null || skip_all "unshare -m is not allowed here (the relay check needs root)"
+# shellcheck source=../lib/trusted-relay.sh
+. "${TKE_SOURCE_ROOT:-$(dirname "$0")/../..}/tests/lib/trusted-relay.sh"
 
 exec 9>/tmp/tke-vpcd.lock
 flock -w 600 9 || { echo "Bail out! /tmp/tke-vpcd.lock stayed taken for 10 minutes"; exit 1; }
@@ -102,7 +106,7 @@ word_y () { awk -F'\t' -v w="$2" 'index($12, w) == 1 { print int(($8 + $10 / 2) 
 words () { awk -F'\t' 'NR > 1 && $12 != "" { printf "%s ", $12 }' "$1.tsv"; }
 
 start_tke () {
-  "$tke" >"tke$1.log" 2>&1 &
+  ${launcher:-} "$tke" >"tke$1.log" 2>&1 &
   tke_pid=$!
   for _ in $(seq 1 100); do xdotool search --name '^Open TKE' >/dev/null 2>&1 && break; sleep 0.1; done
   win=$(xdotool search --name '^Open TKE' | head -n 1)
@@ -119,7 +123,7 @@ stop_tke () {
   tke_pid=''
 }
 
-echo "1..$((starts + 6))"
+echo "1..$((starts + 8))"
 
 for start in $(seq 1 "$starts"); do
   start_tke "$start"
@@ -236,6 +240,42 @@ if grep -qF "$url2" "$services" && grep -qF "$fp2" "$services"; then
   ok "trusted, the second service is connected with the fingerprint it presented"
 else
   not_ok "the second service was not connected"
+fi
+[ -n "$tke_pid" ] && stop_tke
+
+# The app where a TLS-inspection CA is trusted by the system store, connecting to a relay on
+# loopback whose certificate that CA issued, with the real service's fingerprint: refused, with
+# both fingerprints named, and the relay never sees the API key.
+start_trusted_relay "$work" "${url##*:}"
+trusting curl -s -o /dev/null -w "%{http_code}" "$relay_url/v1/instances" >curl.out 2>&1
+: >"$work/relay.log"
+launcher=trusting start_tke relay
+xdotool key alt+2
+sleep 1
+xdotool mousemove $((bx + 20)) "$by" click 1
+sleep 1
+xdotool type --delay 15 "$relay_url"
+xdotool key Tab
+xdotool type --delay 15 "$fp"
+xdotool key Tab
+xdotool type --delay 15 "$api_key"
+xdotool key alt+o
+for _ in $(seq 1 10); do
+  sleep 1
+  shot relay
+  read_out=$(words relay | tr -d ' \n')
+  [[ "$read_out" == *"${relay_fp:0:16}"* ]] && break
+done
+if [ "$(cat curl.out)" = 401 ] && [[ "$read_out" == *"${relay_fp:0:16}"* ]] &&
+   [[ "$read_out" == *"${fp:0:16}"* ]] && ! grep -qF "$relay_url" "$services"; then
+  ok "through a CA-trusted relay the app refuses the service and names both fingerprints"
+else
+  not_ok "the relay was not refused with both fingerprints (curl $(cat curl.out); screen: $(words relay))"
+fi
+if ! grep -qE "Authorization|$api_key|GET /" "$work/relay.log"; then
+  ok "the relay saw no request and no API key"
+else
+  not_ok "the relay saw the request"
 fi
 [ -n "$tke_pid" ] && stop_tke
 
