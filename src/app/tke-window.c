@@ -474,22 +474,26 @@ typedef struct
   AdwPasswordEntryRow *api_key;
 } ServiceDialog;
 
+/* A refusal the operator must read whole (fingerprints, thumbprints): a dialog, not a toast
+ * that ellipsizes it. */
+static void
+show_refusal (TkeWindow *self, const char *title, const GError *error)
+{
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), title, error->message);
+
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _ ("_Close"));
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "close");
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 service_added (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (TkeWindow) self = data;
   g_autoptr (GError) error = NULL;
 
-  /* The refusal names fingerprints the operator must read whole: a dialog, not a toast that
-   * ellipsizes them. */
   if (!tke_workspace_add_service_finish (TKE_WORKSPACE (source), result, &error))
-    {
-      GtkWidget *dialog = adw_message_dialog_new (
-          GTK_WINDOW (self), _ ("The Service Was Not Connected"), error->message);
-
-      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _ ("_Close"));
-      gtk_window_present (GTK_WINDOW (dialog));
-    }
+    show_refusal (self, _ ("The Service Was Not Connected"), error);
   else
     toast (self,
            _ ("The crypto unit service is connected; its units are on the Crypto units tab."));
@@ -520,8 +524,8 @@ trust_response (AdwMessageDialog *dialog, const char *response, ServiceProbe *pr
 {
   if (g_str_equal (response, "trust"))
     tke_workspace_add_service_async (probe->self->workspace, probe->url, probe->fingerprint,
-                                     probe->api_key, TRUE, probe->self->cancellable,
-                                     service_added, g_object_ref (probe->self));
+                                     probe->api_key, TRUE, probe->self->cancellable, service_added,
+                                     g_object_ref (probe->self));
   service_probe_free (probe);
 }
 
@@ -624,6 +628,106 @@ connect_service_action (GSimpleAction *action, GVariant *parameter, gpointer use
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* Re-pinning a unit's identity key: its number, then a confirmation that shows both keys. */
+typedef struct
+{
+  TkeWindow *self;
+  GtkEditable *entry;
+  guint num;
+} RepinDialog;
+
+static void
+repin_dialog_free (RepinDialog *data)
+{
+  g_object_unref (data->self);
+  g_free (data);
+}
+
+static void
+repin_confirmed (AdwMessageDialog *dialog, const char *response, RepinDialog *data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (g_str_equal (response, "pin"))
+    {
+      if (tke_workspace_repin (data->self->workspace, data->num, &error))
+        {
+          g_autofree char *done =
+              g_strdup_printf (_ ("Crypto unit %u: the new identity key is pinned."), data->num);
+
+          toast (data->self, done);
+        }
+      else
+        show_refusal (data->self, _ ("The Identity Key Was Not Pinned"), error);
+    }
+  repin_dialog_free (data);
+}
+
+static void
+repin_number_response (AdwMessageDialog *dialog, const char *response, RepinDialog *data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *consequence = NULL;
+  g_autofree char *text = NULL;
+  guint64 num = 0;
+  GtkWidget *confirm;
+
+  gtk_window_set_focus (GTK_WINDOW (dialog), NULL);
+  if (!g_str_equal (response, "next"))
+    {
+      repin_dialog_free (data);
+      return;
+    }
+  text = g_strstrip (g_strdup (gtk_editable_get_text (data->entry)));
+  if (!g_ascii_string_to_unsigned (text, 10, 1, G_MAXUINT, &num, NULL))
+    num = 0;
+  consequence = tke_workspace_describe_repin (data->self->workspace, (guint) num, &error);
+  if (consequence == NULL)
+    {
+      show_refusal (data->self, _ ("Nothing to Re-pin"), error);
+      repin_dialog_free (data);
+      return;
+    }
+  data->num = (guint) num;
+  confirm = adw_message_dialog_new (GTK_WINDOW (data->self), _ ("Pin the New Identity Key?"),
+                                    consequence);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (confirm), "cancel", _ ("_Cancel"), "pin",
+                                    _ ("_Pin New Key"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (confirm), "pin",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (confirm), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (confirm), "cancel");
+  g_signal_connect (confirm, "response", G_CALLBACK (repin_confirmed), data);
+  gtk_window_present (GTK_WINDOW (confirm));
+}
+
+static void
+repin_unit_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  TkeWindow *self = TKE_WINDOW (user_data);
+  RepinDialog *data = g_new0 (RepinDialog, 1);
+  GtkWidget *entry = gtk_entry_new ();
+  GtkWidget *dialog;
+
+  dialog = adw_message_dialog_new (
+      GTK_WINDOW (self), _ ("Re-pin a Crypto Unit's Identity Key"),
+      _ ("The CRYPTO UNIT NUM of the unit that presents another identity key than the one pinned "
+         "for it. Re-pin only after the unit's operator confirmed the new key."));
+  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Crypto unit number"), -1);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "next",
+                                    _ ("_Next"), NULL);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "next");
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "next",
+                                              ADW_RESPONSE_SUGGESTED);
+  data->self = g_object_ref (self);
+  data->entry = GTK_EDITABLE (entry);
+  g_signal_connect (dialog, "response", G_CALLBACK (repin_number_response), data);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 show_journal_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
@@ -635,8 +739,11 @@ show_journal_action (GSimpleAction *action, GVariant *parameter, gpointer user_d
 }
 
 static const GActionEntry win_actions[] = {
-  { "show-page", tke_window_show_page_action, "s" }, { "add-crypto-units", units_by_number_action },
-  { "remove-crypto-units", units_by_number_action }, { "connect-service", connect_service_action },
+  { "show-page", tke_window_show_page_action, "s" },
+  { "add-crypto-units", units_by_number_action },
+  { "remove-crypto-units", units_by_number_action },
+  { "connect-service", connect_service_action },
+  { "repin-unit", repin_unit_action },
   { "show-journal", show_journal_action },
 };
 

@@ -11,6 +11,7 @@
 
 #include "tke-error.h"
 #include "tke-unit-client.h"
+#include "tke-unit-repin.h"
 #include "tke-workspace.h"
 
 #define SERVICES_FILE "services.json"
@@ -500,6 +501,76 @@ tke_workspace_get_dir (TkeWorkspace *self)
 {
   g_return_val_if_fail (TKE_IS_WORKSPACE (self), NULL);
   return self->dir;
+}
+
+/* Identity pins ------------------------------------------------------------------------------ */
+
+/* Unit num and its service's listing of it now, or NULL with an error. */
+static const TkeUnitInfo *
+presented_info (TkeWorkspace *self, guint num, TkeCeremonyUnit **unit_out, GError **error)
+{
+  TkeCeremonyUnit *unit;
+
+  if (num == 0 || num > self->units->len)
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                   _ ("There is no crypto unit %u: the CRYPTO UNIT NUMs are 1 to %u."), num,
+                   self->units->len);
+      return NULL;
+    }
+  unit = self->units->pdata[num - 1];
+  if (unit->identity_error == NULL)
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                   _ ("Crypto unit %u presents the identity key pinned for it (%s): nothing to "
+                      "do."),
+                   num, unit->thumbprint);
+      return NULL;
+    }
+  for (guint s = 0; s < self->services->len; s++)
+    {
+      Service *service = self->services->pdata[s];
+
+      for (guint i = 0; g_str_equal (service->url, unit->service_url) && service->listed != NULL &&
+                        i < service->listed->len;
+           i++)
+        if (g_str_equal (((TkeUnitInfo *) service->listed->pdata[i])->id, unit->id))
+          {
+            *unit_out = unit;
+            return service->listed->pdata[i];
+          }
+    }
+  g_set_error (error, TKE_ERROR, TKE_ERROR_NOT_FOUND,
+               _ ("Crypto unit %u is no longer listed by its service."), num);
+  return NULL;
+}
+
+char *
+tke_workspace_describe_repin (TkeWorkspace *self, guint num, GError **error)
+{
+  TkeCeremonyUnit *unit = NULL;
+  const TkeUnitInfo *info;
+
+  g_return_val_if_fail (TKE_IS_WORKSPACE (self), NULL);
+
+  info = presented_info (self, num, &unit, error);
+  return info != NULL ? tke_unit_repin_describe (unit, info, self->pins, error) : NULL;
+}
+
+gboolean
+tke_workspace_repin (TkeWorkspace *self, guint num, GError **error)
+{
+  TkeCeremonyUnit *unit = NULL;
+  const TkeUnitInfo *info;
+
+  g_return_val_if_fail (TKE_IS_WORKSPACE (self), FALSE);
+
+  info = presented_info (self, num, &unit, error);
+  if (info == NULL || !tke_unit_repin (unit, info, self->pins, self->journal, error))
+    return FALSE;
+  rebuild_units (self);
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+  return TRUE;
 }
 
 TkeJournal *

@@ -22,6 +22,11 @@ TkeWorkspace *tke_workspace_new (const char *dir, GSettings *settings, GError **
 const char *tke_workspace_get_dir (TkeWorkspace *self);
 TkeJournal *tke_workspace_get_journal (TkeWorkspace *self);
 
+/* Re-pinning the identity key a unit presents now (Crypto units tab): the text the operator
+ * confirms, then the re-pin itself, journalled. Both refuse a unit whose key is the pinned one. */
+char *tke_workspace_describe_repin (TkeWorkspace *self, guint num, GError **error);
+gboolean tke_workspace_repin (TkeWorkspace *self, guint num, GError **error);
+
 /* Adds a service after listing its units with the pinned fingerprint; persist: write it to
  * services.json (not for the demo's service). */
 void tke_workspace_add_service_async (TkeWorkspace *self, const char *url, const char *fingerprint,

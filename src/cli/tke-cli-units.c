@@ -10,6 +10,7 @@
 #include "tke-error.h"
 #include "tke-text.h"
 #include "tke-unit-client.h"
+#include "tke-unit-repin.h"
 #include "tke-vp.h"
 
 /* Services ------------------------------------------------------------------------------------ */
@@ -353,11 +354,9 @@ cmd_cryptounit_repin (TkeCli *cli, int argc, char **argv, GError **error)
   g_autoptr (TkeUnitInfo) info = NULL;
   g_autoptr (TkeUnitPins) pins = NULL;
   g_autoptr (TkeJournal) journal = NULL;
-  g_autoptr (TkeJournalEntry) entry = NULL;
   g_autofree char *presented = NULL;
   g_autofree char *consequence = NULL;
   g_autofree char *journal_path = NULL;
-  g_autofree char *old = NULL;
   TkeCeremonyUnit *unit;
   guint64 num;
 
@@ -385,38 +384,21 @@ cmd_cryptounit_repin (TkeCli *cli, int argc, char **argv, GError **error)
   info = list_presented (cli, unit, error);
   if (info == NULL)
     return FALSE;
-  presented = tke_jwk_thumbprint (info->identity_jwk);
-  if (presented == NULL)
-    {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "Crypto unit %u presents no valid identity key: it can't be pinned.", unit->num);
-      return FALSE;
-    }
   pins = tke_unit_pins_load (cli->config->dir, error);
   if (pins == NULL)
     return FALSE;
-  old = g_strdup (tke_unit_pins_get_thumbprint (pins, unit->id));
-  consequence = g_strdup_printf (
-      "Crypto unit %u (%s) now presents the identity key with thumbprint %s instead of %s, "
-      "pinned on %s. Compare it with what the unit's operator printed: from now on importer keys "
-      "and receipts of this unit count only when the new key signed them.",
-      unit->num, unit->id, presented, old, tke_unit_pins_get_date (pins, unit->id));
+  consequence = tke_unit_repin_describe (unit, info, pins, error);
+  if (consequence == NULL)
+    return FALSE;
   if (!tke_prompter_confirm (TKE_PROMPTER (cli->prompter), "Pin the new identity key?", consequence,
                              cli->cancellable, error))
     return FALSE;
 
   journal_path = g_build_filename (cli->config->dir, TKE_JOURNAL_FILE_NAME, NULL);
   journal = tke_journal_open (journal_path, error);
-  if (journal == NULL)
+  if (journal == NULL || !tke_unit_repin (unit, info, pins, journal, error))
     return FALSE;
-  if (!tke_unit_pins_repin (pins, unit->service_url, info, error))
-    return FALSE;
-  entry = tke_journal_entry_new ("repin-unit-identity");
-  tke_journal_entry_add_unit (entry, unit->id, unit->num, "OK", "identity key re-pinned", NULL);
-  tke_journal_entry_add_detail (entry, "previous_identity", old);
-  tke_journal_entry_add_detail (entry, "identity", presented);
-  if (!tke_journal_append (journal, entry, error))
-    return FALSE;
+  presented = tke_jwk_thumbprint (info->identity_jwk);
   printf ("Crypto unit %u: pinned identity key %s.\n", unit->num, presented);
   return TRUE;
 }

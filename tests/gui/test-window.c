@@ -30,7 +30,8 @@ static const TabSpec tabs[] = {
       "Copy signature key file", "Copy key part file" } },
   { "crypto-units",
     { "SERVICE INSTANCE", "CRYPTO UNIT NUM", "SELECTED", "TYPE", "LOCATION", "IDENTITY (PINNED)" },
-    { "Connect service…", "Add crypto units", "Remove crypto units", "Zeroize" } },
+    { "Connect service…", "Add crypto units", "Remove crypto units", "Re-pin identity…",
+      "Zeroize" } },
   { "administrators",
     { "CRYPTO UNIT NUM", "ADMINISTRATOR NAME", "SUBJECT KEY IDENTIFIER" },
     { "Add administrator", "Remove administrator" } },
@@ -397,7 +398,8 @@ test_window_hostile_card (Fixture *fixture, gconstpointer data)
   static const guint8 mgmt_default[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
                                            5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
   const char *card_text = "\x1b[2J\x1b[31mEvil\xe2\x80\xaetxt.exe";
-  const char *part_text = "Part\x1b]0;owned\x07\xe2\x80\xae" "evil";
+  const char *part_text = "Part\x1b]0;owned\x07\xe2\x80\xae"
+                          "evil";
   g_autoptr (GByteArray) dir = g_byte_array_new ();
   g_autoptr (GError) error = NULL;
   g_autoptr (TkeSecret) key = NULL;
@@ -408,7 +410,7 @@ test_window_hostile_card (Fixture *fixture, gconstpointer data)
 
   /* 80 01 01, 81 L <card description>, A0 L { 80 01 01, 81 L <part>, 82 08 <t>, 83 20 <vp> } */
   g_byte_array_append (dir, (const guint8 *) "\x80\x01\x01\x81", 4);
-  g_byte_array_append (dir, (const guint8[]) { (guint8) strlen (card_text) }, 1);
+  g_byte_array_append (dir, (const guint8[]){ (guint8) strlen (card_text) }, 1);
   g_byte_array_append (dir, (const guint8 *) card_text, strlen (card_text));
   entry_head[1] = (guint8) (5 + strlen (part_text) + sizeof created_vp);
   entry_head[6] = (guint8) strlen (part_text);
@@ -515,8 +517,8 @@ test_window_focus_and_toasts (Fixture *fixture, gconstpointer data)
       {
         g_assert_true (gtk_widget_compute_bounds (buttons->pdata[i], GTK_WIDGET (fixture->window),
                                                   &button_bounds));
-        g_assert_true (gtk_widget_compute_bounds (toast_widget, GTK_WIDGET (fixture->window),
-                                                  &toast_bounds));
+        g_assert_true (
+            gtk_widget_compute_bounds (toast_widget, GTK_WIDGET (fixture->window), &toast_bounds));
         g_assert_cmpfloat (toast_bounds.origin.y + toast_bounds.size.height, <=,
                            button_bounds.origin.y);
       }
