@@ -23,8 +23,8 @@
 
 /* Requests run on a pool so that units work in parallel and the server thread never waits on a
  * unit's lock or a disk flush. */
-#define MAX_WORKERS       32
-#define LISTEN_BACKLOG    256
+#define MAX_WORKERS    32
+#define LISTEN_BACKLOG 256
 
 struct _TkeSoftunitService
 {

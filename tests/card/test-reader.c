@@ -703,8 +703,8 @@ test_reader_roles (void)
             /* The listing itself is left in its order. */
             g_assert_true (listed->pdata[0] == statuses[a]);
             /* A configured reader wins, connected or not. */
-            g_assert_cmpstr (tke_reader_status_for_role (listed, 1, "Virtual PCD 00 01")->name,
-                             ==, "Virtual PCD 00 01");
+            g_assert_cmpstr (tke_reader_status_for_role (listed, 1, "Virtual PCD 00 01")->name, ==,
+                             "Virtual PCD 00 01");
             g_assert_null (tke_reader_status_for_role (listed, 2, "No Such Reader"));
             permutations++;
           }
@@ -713,8 +713,8 @@ test_reader_roles (void)
   /* A listing that owns its statuses, as tke_reader_manager_list () returns: still whole after
    * a role was looked up. */
   {
-    g_autoptr (GPtrArray) owning = g_ptr_array_new_with_free_func (
-        (GDestroyNotify) tke_reader_status_free);
+    g_autoptr (GPtrArray) owning =
+        g_ptr_array_new_with_free_func ((GDestroyNotify) tke_reader_status_free);
 
     for (guint i = 0; i < 2; i++)
       {

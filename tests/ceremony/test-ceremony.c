@@ -475,8 +475,8 @@ test_ceremony_seed (World *world, gconstpointer data)
   run_ok (world, TKE_CEREMONY_SET_IMMEDIATE);
   {
     g_autofree char *again = tke_scripted_prompter_dup_transcript (world->prompter);
-    g_autofree char *replaced = g_strdup_printf ("replaces the current master key (VP %s)",
-                                                 expected_vp);
+    g_autofree char *replaced =
+        g_strdup_printf ("replaces the current master key (VP %s)", expected_vp);
 
     g_assert_nonnull (strstr (again, replaced));
     g_assert_nonnull (strstr (again, "No keys are stored under the current master key, so none "

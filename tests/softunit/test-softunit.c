@@ -966,8 +966,8 @@ static GSocketConnection *
 connect_without_hello (TkeSoftunitService *service)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GUri) uri = g_uri_parse (tke_softunit_service_get_url (service), G_URI_FLAGS_NONE,
-                                      &error);
+  g_autoptr (GUri) uri =
+      g_uri_parse (tke_softunit_service_get_url (service), G_URI_FLAGS_NONE, &error);
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   GSocketConnection *connection;
 
@@ -1007,9 +1007,10 @@ test_stop_in_flight (void)
   g_assert_cmpuint (flight.answered + flight.failed, ==, 40);
   /* Kept-alive connections are closed by the stop, not left for the client's 120 s timeout. */
   g_assert_cmpint (g_get_monotonic_time () - started, <, 30 * G_USEC_PER_SEC);
-  g_test_message ("stop with 40 requests in flight: %u answered, %u failed, all ended after %"
-                  G_GINT64_FORMAT " ms", flight.answered, flight.failed,
-                  (g_get_monotonic_time () - started) / 1000);
+  g_test_message (
+      "stop with 40 requests in flight: %u answered, %u failed, all ended after %" G_GINT64_FORMAT
+      " ms",
+      flight.answered, flight.failed, (g_get_monotonic_time () - started) / 1000);
 
   for (guint i = 0; i < G_N_ELEMENTS (silent); i++)
     {

@@ -179,8 +179,8 @@ test_key_part_jwe_libjose (void)
       free (plain);
 
       theirs = json_pack ("{s:{s:s, s:s}}", "protected", "alg", "ECDH-ES", "enc", "A256GCM");
-      g_assert_true (jose_jwe_enc (NULL, theirs, NULL, pub, tke_secret_peek (part),
-                                   TKE_KEY_PART_LEN));
+      g_assert_true (
+          jose_jwe_enc (NULL, theirs, NULL, pub, tke_secret_peek (part), TKE_KEY_PART_LEN));
       back = tke_key_part_decrypt (theirs, priv, &error);
       g_assert_no_error (error);
       g_assert_true (tke_secret_equal (back, part));
@@ -249,8 +249,8 @@ jwe_cek (const json_t *jwe, EVP_PKEY *importer, TkeSecret **z_out)
   EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey (NULL, importer, NULL);
   EVP_KDF *kdf = EVP_KDF_fetch (NULL, "SSKDF", NULL);
   EVP_KDF_CTX *kctx = EVP_KDF_CTX_new (kdf);
-  static const guint8 info[] = { 0, 0, 0, 7, 'A', '2', '5', '6', 'G', 'C', 'M', 0, 0, 0, 0,
-                                 0, 0, 0, 0, 0, 0, 1, 0 };
+  static const guint8 info[] = { 0, 0, 0, 7, 'A', '2', '5', '6', 'G', 'C', 'M', 0,
+                                 0, 0, 0, 0, 0,   0,   0,   0,   0,   1,   0 };
   TkeSecret *cek = tke_secret_new (32, NULL);
   TkeSecret *z;
   size_t z_len = 0;
@@ -280,8 +280,7 @@ jwe_cek (const json_t *jwe, EVP_PKEY *importer, TkeSecret **z_out)
 static TkeSecret *
 secret_b64url (const TkeSecret *secret)
 {
-  static const char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   const guint8 *in = tke_secret_peek (secret);
   gsize len = tke_secret_len (secret), bits = 0, n = 0;
   TkeSecret *out = tke_secret_new ((len * 8 + 5) / 6, NULL);

@@ -1948,10 +1948,9 @@ set_immediate_consequence (Run *run, const char *vp_hex, const char *units, guin
   return g_strdup_printf ("The new master key with VP %s replaces the current master key (VP %s) "
                           "on crypto units %s. The %u %s stored under the current master key %s "
                           "not re-encrypted: %s decrypting. Rotate instead to keep %s.",
-                          vp_hex, current_vp != NULL ? current_vp : "?", units,
-                          stored, stored == 1 ? "key" : "keys",
-                          stored == 1 ? "is" : "are", stored == 1 ? "it stops" : "they stop",
-                          stored == 1 ? "it" : "them");
+                          vp_hex, current_vp != NULL ? current_vp : "?", units, stored,
+                          stored == 1 ? "key" : "keys", stored == 1 ? "is" : "are",
+                          stored == 1 ? "it stops" : "they stop", stored == 1 ? "it" : "them");
 }
 
 /* The VP of a register, the same on every unit, or an error naming where they differ. */

@@ -175,9 +175,9 @@ derive_cek (EVP_PKEY *key, EVP_PKEY *peer, GError **error)
   size_t z_len = 0;
   gboolean ok;
 
-  ok = ctx != NULL && EVP_PKEY_derive_init (ctx) == 1 && EVP_PKEY_derive_set_peer (ctx, peer) == 1 &&
-       EVP_PKEY_derive (ctx, NULL, &z_len) == 1 && z_len > 0 &&
-       (z = tke_secret_new (z_len, error)) != NULL &&
+  ok = ctx != NULL && EVP_PKEY_derive_init (ctx) == 1 &&
+       EVP_PKEY_derive_set_peer (ctx, peer) == 1 && EVP_PKEY_derive (ctx, NULL, &z_len) == 1 &&
+       z_len > 0 && (z = tke_secret_new (z_len, error)) != NULL &&
        EVP_PKEY_derive (ctx, tke_secret_data (z), &z_len) == 1 && z_len == tke_secret_len (z);
   EVP_PKEY_CTX_free (ctx);
   if (ok)
@@ -249,8 +249,8 @@ tke_key_part_encrypt (const json_t *importer_jwk, const TkeSecret *part, GError 
   if (cek == NULL || kid == NULL || epk == NULL)
     return json_decref (epk), NULL;
 
-  header = json_pack ("{s:s, s:s, s:o, s:s}", "alg", "ECDH-ES", "enc", JWE_ENC, "epk", epk, "kid",
-                      kid);
+  header =
+      json_pack ("{s:s, s:s, s:o, s:s}", "alg", "ECDH-ES", "enc", JWE_ENC, "epk", epk, "kid", kid);
   header_text = json_dumps (header, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref (header);
   protected_b64 = tke_b64url_encode ((const guint8 *) header_text, strlen (header_text));
@@ -263,8 +263,8 @@ tke_key_part_encrypt (const json_t *importer_jwk, const TkeSecret *part, GError 
        EVP_EncryptUpdate (cipher, NULL, &len, (const guint8 *) protected_b64,
                           (int) strlen (protected_b64)) == 1 &&
        EVP_EncryptUpdate (cipher, ct, &len, tke_secret_peek (part), TKE_KEY_PART_LEN) == 1 &&
-       len == TKE_KEY_PART_LEN && EVP_EncryptFinal_ex (cipher, ct + len, &tail) == 1 &&
-       tail == 0 && EVP_CIPHER_CTX_ctrl (cipher, EVP_CTRL_GCM_GET_TAG, sizeof tag, tag) == 1;
+       len == TKE_KEY_PART_LEN && EVP_EncryptFinal_ex (cipher, ct + len, &tail) == 1 && tail == 0 &&
+       EVP_CIPHER_CTX_ctrl (cipher, EVP_CTRL_GCM_GET_TAG, sizeof tag, tag) == 1;
   EVP_CIPHER_CTX_free (cipher);
   if (!ok)
     {
@@ -275,8 +275,8 @@ tke_key_part_encrypt (const json_t *importer_jwk, const TkeSecret *part, GError 
   iv_b64 = tke_b64url_encode (iv, sizeof iv);
   ct_b64 = tke_b64url_encode (ct, sizeof ct);
   tag_b64 = tke_b64url_encode (tag, sizeof tag);
-  return json_pack ("{s:s, s:s, s:s, s:s}", "protected", protected_b64, "iv", iv_b64,
-                    "ciphertext", ct_b64, "tag", tag_b64);
+  return json_pack ("{s:s, s:s, s:s, s:s}", "protected", protected_b64, "iv", iv_b64, "ciphertext",
+                    ct_b64, "tag", tag_b64);
 }
 
 /* The decoded bytes of a base64url member, which must have exactly len bytes (any length when
