@@ -90,17 +90,19 @@ read_tty_line (const char *prompt, gboolean secret, GCancellable *cancellable, G
       return NULL;
     }
 
-  if (write (fd, prompt, strlen (prompt)) < 0)
-    {
-      /* A terminal that can't be written to still reads; the prompt is on stderr then. */
-      fputs (prompt, stderr);
-    }
+  /* Echo goes off before the prompt shows: what is typed as soon as the prompt appears is never
+   * echoed, nor thrown away. */
   if (secret && tcgetattr (fd, &saved) == 0)
     {
       quiet = saved;
       quiet.c_lflag &= ~(ECHO | ECHONL);
       quiet.c_lflag |= ICANON;
-      restore = tcsetattr (fd, TCSAFLUSH, &quiet) == 0;
+      restore = tcsetattr (fd, TCSANOW, &quiet) == 0;
+    }
+  if (write (fd, prompt, strlen (prompt)) < 0)
+    {
+      /* A terminal that can't be written to still reads; the prompt is on stderr then. */
+      fputs (prompt, stderr);
     }
 
   fds[0].fd = fd;
@@ -137,7 +139,7 @@ read_tty_line (const char *prompt, gboolean secret, GCancellable *cancellable, G
     }
 
   if (restore)
-    tcsetattr (fd, TCSAFLUSH, &saved);
+    tcsetattr (fd, TCSADRAIN, &saved);
   if (secret && write (fd, "\n", 1) < 0)
     fputc ('\n', stderr);
   if (n_fds == 2)
