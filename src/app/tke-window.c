@@ -436,30 +436,39 @@ nums_response (AdwMessageDialog *dialog, const char *response, NumsDialog *data)
   g_free (data);
 }
 
+/* A question answered in one entry: Return gives the suggested response. */
+static GtkWidget *
+entry_dialog_new (TkeWindow *self, const char *title, const char *body, GtkWidget *entry,
+                  const char *entry_label, const char *response, const char *response_label)
+{
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), title, body);
+
+  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  entry_label, -1);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), response,
+                                    response_label, NULL);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), response);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), response,
+                                              ADW_RESPONSE_SUGGESTED);
+  return dialog;
+}
+
 static void
 units_by_number_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   TkeWindow *self = TKE_WINDOW (user_data);
   gboolean select = g_str_equal (g_action_get_name (G_ACTION (action)), "add-crypto-units");
   NumsDialog *data = g_new0 (NumsDialog, 1);
-  GtkWidget *dialog;
   GtkWidget *entry = gtk_entry_new ();
+  GtkWidget *dialog = entry_dialog_new (
+      self, select ? _ ("Add Crypto Units") : _ ("Remove Crypto Units"),
+      select ? _ ("The CRYPTO UNIT NUMs of the units to add to the selection, separated by spaces.")
+             : _ ("The CRYPTO UNIT NUMs of the units to remove from the selection, separated by "
+                  "spaces."),
+      entry, _ ("Crypto unit numbers"), "apply", select ? _ ("_Add") : _ ("_Remove"));
 
-  dialog = adw_message_dialog_new (GTK_WINDOW (self),
-                                   select ? _ ("Add Crypto Units") : _ ("Remove Crypto Units"),
-                                   select ? _ ("The CRYPTO UNIT NUMs of the units to add to the "
-                                               "selection, separated by spaces.")
-                                          : _ ("The CRYPTO UNIT NUMs of the units to remove from "
-                                               "the selection, separated by spaces."));
-  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _ ("Crypto unit numbers"), -1);
-  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "apply",
-                                    select ? _ ("_Add") : _ ("_Remove"), NULL);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "apply");
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "apply",
-                                              ADW_RESPONSE_SUGGESTED);
   data->self = g_object_ref (self);
   data->select = select;
   data->entry = GTK_EDITABLE (entry);
@@ -707,21 +716,12 @@ repin_unit_action (GSimpleAction *action, GVariant *parameter, gpointer user_dat
   TkeWindow *self = TKE_WINDOW (user_data);
   RepinDialog *data = g_new0 (RepinDialog, 1);
   GtkWidget *entry = gtk_entry_new ();
-  GtkWidget *dialog;
-
-  dialog = adw_message_dialog_new (
-      GTK_WINDOW (self), _ ("Re-pin a Crypto Unit's Identity Key"),
+  GtkWidget *dialog = entry_dialog_new (
+      self, _ ("Re-pin a Crypto Unit's Identity Key"),
       _ ("The CRYPTO UNIT NUM of the unit that presents another identity key than the one pinned "
-         "for it. Re-pin only after the unit's operator confirmed the new key."));
-  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _ ("Crypto unit number"), -1);
-  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "next",
-                                    _ ("_Next"), NULL);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "next");
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "next",
-                                              ADW_RESPONSE_SUGGESTED);
+         "for it. Re-pin only after the unit's operator confirmed the new key."),
+      entry, _ ("Crypto unit number"), "next", _ ("_Next"));
+
   data->self = g_object_ref (self);
   data->entry = GTK_EDITABLE (entry);
   g_signal_connect (dialog, "response", G_CALLBACK (repin_number_response), data);
