@@ -16,6 +16,7 @@
 #include "tke-journal-window.h"
 #include "tke-master-keys-page.h"
 #include "tke-pcsc-reader.h"
+#include "tke-repin-dialog.h"
 #include "tke-smart-card-page.h"
 #include "tke-thresholds-page.h"
 #include "tke-window.h"
@@ -86,8 +87,8 @@ static void tke_window_refresh_readers (TkeWindow *self);
 
 /* Toasts and pages -------------------------------------------------------------------------- */
 
-static void
-toast (TkeWindow *self, const char *message)
+void
+tke_window_toast (TkeWindow *self, const char *message)
 {
   AdwToast *toast = adw_toast_new (message);
 
@@ -143,7 +144,7 @@ ensure_visible_page (TkeWindow *self)
 static void
 workspace_refresh_failed (TkeWorkspace *workspace, const char *message, TkeWindow *self)
 {
-  toast (self, message);
+  tke_window_toast (self, message);
 }
 
 static void
@@ -304,7 +305,7 @@ ceremony_done (GObject *source, GAsyncResult *result, gpointer data)
         tke_ceremony_dialog_show_error (self->dialog, error);
     }
   else if (error != NULL)
-    toast (self, error->message);
+    tke_window_toast (self, error->message);
 
   tke_workspace_refresh (self->workspace);
   tke_window_refresh_readers (self);
@@ -389,7 +390,7 @@ ceremony_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
   units = selected_units_for (self, op);
   if (units != NULL && units->len == 0)
     {
-      toast (self, _ ("Select crypto units on the Crypto units tab first."));
+      tke_window_toast (self, _ ("Select crypto units on the Crypto units tab first."));
       return;
     }
 
@@ -431,15 +432,16 @@ nums_response (AdwMessageDialog *dialog, const char *response, NumsDialog *data)
       (!tke_parse_unit_nums (gtk_editable_get_text (data->entry), &nums, &error) ||
        !tke_workspace_select_nums (data->self->workspace, (guint *) nums->data, nums->len,
                                    data->select, &error)))
-    toast (data->self, error->message);
+    tke_window_toast (data->self, error->message);
   g_object_unref (data->self);
   g_free (data);
 }
 
 /* A question answered in one entry: Return gives the suggested response. */
-static GtkWidget *
-entry_dialog_new (TkeWindow *self, const char *title, const char *body, GtkWidget *entry,
-                  const char *entry_label, const char *response, const char *response_label)
+GtkWidget *
+tke_window_entry_dialog_new (TkeWindow *self, const char *title, const char *body, GtkWidget *entry,
+                             const char *entry_label, const char *response,
+                             const char *response_label)
 {
   GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), title, body);
 
@@ -462,7 +464,7 @@ units_by_number_action (GSimpleAction *action, GVariant *parameter, gpointer use
   gboolean select = g_str_equal (g_action_get_name (G_ACTION (action)), "add-crypto-units");
   NumsDialog *data = g_new0 (NumsDialog, 1);
   GtkWidget *entry = gtk_entry_new ();
-  GtkWidget *dialog = entry_dialog_new (
+  GtkWidget *dialog = tke_window_entry_dialog_new (
       self, select ? _ ("Add Crypto Units") : _ ("Remove Crypto Units"),
       select ? _ ("The CRYPTO UNIT NUMs of the units to add to the selection, separated by spaces.")
              : _ ("The CRYPTO UNIT NUMs of the units to remove from the selection, separated by "
@@ -485,8 +487,8 @@ typedef struct
 
 /* A refusal the operator must read whole (fingerprints, thumbprints): a dialog, not a toast
  * that ellipsizes it. */
-static void
-show_refusal (TkeWindow *self, const char *title, const GError *error)
+void
+tke_window_show_refusal (TkeWindow *self, const char *title, const GError *error)
 {
   GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), title, error->message);
 
@@ -502,10 +504,10 @@ service_added (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (GError) error = NULL;
 
   if (!tke_workspace_add_service_finish (TKE_WORKSPACE (source), result, &error))
-    show_refusal (self, _ ("The Service Was Not Connected"), error);
+    tke_window_show_refusal (self, _ ("The Service Was Not Connected"), error);
   else
-    toast (self,
-           _ ("The crypto unit service is connected; its units are on the Crypto units tab."));
+    tke_window_toast (
+        self, _ ("The crypto unit service is connected; its units are on the Crypto units tab."));
 }
 
 /* A service added with no fingerprint: its certificate is shown for the operator to compare
@@ -549,7 +551,7 @@ service_probed (GObject *source, GAsyncResult *result, gpointer data)
   probe->fingerprint = tke_unit_client_probe_finish (result, &error);
   if (probe->fingerprint == NULL)
     {
-      toast (probe->self, error->message);
+      tke_window_toast (probe->self, error->message);
       service_probe_free (probe);
       return;
     }
@@ -637,95 +639,10 @@ connect_service_action (GSimpleAction *action, GVariant *parameter, gpointer use
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
-/* Re-pinning a unit's identity key: its number, then a confirmation that shows both keys. */
-typedef struct
-{
-  TkeWindow *self;
-  GtkEditable *entry;
-  guint num;
-} RepinDialog;
-
-static void
-repin_dialog_free (RepinDialog *data)
-{
-  g_object_unref (data->self);
-  g_free (data);
-}
-
-static void
-repin_confirmed (AdwMessageDialog *dialog, const char *response, RepinDialog *data)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (g_str_equal (response, "pin"))
-    {
-      if (tke_workspace_repin (data->self->workspace, data->num, &error))
-        {
-          g_autofree char *done =
-              g_strdup_printf (_ ("Crypto unit %u: the new identity key is pinned."), data->num);
-
-          toast (data->self, done);
-        }
-      else
-        show_refusal (data->self, _ ("The Identity Key Was Not Pinned"), error);
-    }
-  repin_dialog_free (data);
-}
-
-static void
-repin_number_response (AdwMessageDialog *dialog, const char *response, RepinDialog *data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *consequence = NULL;
-  g_autofree char *text = NULL;
-  guint64 num = 0;
-  GtkWidget *confirm;
-
-  gtk_window_set_focus (GTK_WINDOW (dialog), NULL);
-  if (!g_str_equal (response, "next"))
-    {
-      repin_dialog_free (data);
-      return;
-    }
-  text = g_strstrip (g_strdup (gtk_editable_get_text (data->entry)));
-  if (!g_ascii_string_to_unsigned (text, 10, 1, G_MAXUINT, &num, NULL))
-    num = 0;
-  consequence = tke_workspace_describe_repin (data->self->workspace, (guint) num, &error);
-  if (consequence == NULL)
-    {
-      show_refusal (data->self, _ ("Nothing to Re-pin"), error);
-      repin_dialog_free (data);
-      return;
-    }
-  data->num = (guint) num;
-  confirm = adw_message_dialog_new (GTK_WINDOW (data->self), _ ("Pin the New Identity Key?"),
-                                    consequence);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (confirm), "cancel", _ ("_Cancel"), "pin",
-                                    _ ("_Pin New Key"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (confirm), "pin",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (confirm), "cancel");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (confirm), "cancel");
-  g_signal_connect (confirm, "response", G_CALLBACK (repin_confirmed), data);
-  gtk_window_present (GTK_WINDOW (confirm));
-}
-
 static void
 repin_unit_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
-  TkeWindow *self = TKE_WINDOW (user_data);
-  RepinDialog *data = g_new0 (RepinDialog, 1);
-  GtkWidget *entry = gtk_entry_new ();
-  GtkWidget *dialog = entry_dialog_new (
-      self, _ ("Re-pin a Crypto Unit's Identity Key"),
-      _ ("The CRYPTO UNIT NUM of the unit that presents another identity key than the one pinned "
-         "for it. Re-pin only after the unit's operator confirmed the new key."),
-      entry, _ ("Crypto unit number"), "next", _ ("_Next"));
-
-  data->self = g_object_ref (self);
-  data->entry = GTK_EDITABLE (entry);
-  g_signal_connect (dialog, "response", G_CALLBACK (repin_number_response), data);
-  gtk_window_present (GTK_WINDOW (dialog));
+  tke_repin_dialog_present (TKE_WINDOW (user_data));
 }
 
 static void
@@ -817,7 +734,7 @@ demo_service_added (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (GError) error = NULL;
 
   if (!tke_workspace_add_service_finish (TKE_WORKSPACE (source), result, &error))
-    toast (self, error->message);
+    tke_window_toast (self, error->message);
 }
 
 /* GtkWindow sets its application after construction, so this runs from tke_window_new(). */

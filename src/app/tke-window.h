@@ -27,4 +27,12 @@ TkeCeremonyWorker *tke_window_get_worker (TkeWindow *self);
 TkeGuiPrompter *tke_window_get_prompter (TkeWindow *self);
 TkeCeremonyDialog *tke_window_get_ceremony_dialog (TkeWindow *self);
 TkeDemoWorld *tke_window_get_demo_world (TkeWindow *self);
+/* For the window's dialogs: a toast; a refusal the operator must read whole; a question
+ * answered in one entry, where Return gives the suggested response. */
+void tke_window_toast (TkeWindow *self, const char *message);
+void tke_window_show_refusal (TkeWindow *self, const char *title, const GError *error);
+GtkWidget *tke_window_entry_dialog_new (TkeWindow *self, const char *title, const char *body,
+                                        GtkWidget *entry, const char *entry_label,
+                                        const char *response, const char *response_label);
+
 G_END_DECLS
