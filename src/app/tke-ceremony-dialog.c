@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "tke-ceremony-dialog.h"
+#include "tke-demo-card-picker.h"
 
 struct _TkeCeremonyDialog
 {
@@ -39,12 +40,15 @@ struct _TkeCeremonyDialog
   GtkButton *close_button;
   GtkButton *retry_button;
 
+  TkeDemoCardPicker *picker; /* demo mode only: the wallet where a card is asked for */
   TkeGuiPrompter *prompter;
   GCancellable *cancellable;
   TkePrompt *prompt;
   GPtrArray *step_names;
   guint current_step;
+  guint n_pins; /* PINs answered in this operation */
   gboolean finished;
+  gboolean stopped; /* finished by a cancel or an error: the current step is not done */
 };
 
 G_DEFINE_FINAL_TYPE (TkeCeremonyDialog, tke_ceremony_dialog, ADW_TYPE_WINDOW)
@@ -93,11 +97,14 @@ update_steps (TkeCeremonyDialog *self)
       GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
       GtkWidget *icon;
       GtkWidget *label = gtk_label_new (self->step_names->pdata[i]);
-      gboolean done = i < self->current_step || (self->finished && i == self->current_step);
+      gboolean current = i == self->current_step;
+      gboolean done = i < self->current_step || (self->finished && !self->stopped && current);
 
-      icon = gtk_image_new_from_icon_name (done                      ? "object-select-symbolic"
-                                           : i == self->current_step ? "go-next-symbolic"
-                                                                     : NULL);
+      /* A cancelled or failed step is marked as stopped, never as done. */
+      icon = gtk_image_new_from_icon_name (done                       ? "object-select-symbolic"
+                                           : current && self->stopped ? "process-stop-symbolic"
+                                           : current                  ? "go-next-symbolic"
+                                                                      : NULL);
       gtk_widget_set_size_request (icon, 16, 16);
       gtk_label_set_xalign (GTK_LABEL (label), 0);
       gtk_label_set_wrap (GTK_LABEL (label), TRUE);
@@ -149,6 +156,12 @@ on_card_wait (TkeGuiPrompter *prompter, int role, const char *reader, const char
   adw_status_page_set_title (self->card_page, title);
   adw_status_page_set_description (self->card_page, description);
   show_page (self, "card");
+  if (self->picker != NULL &&
+      (role == TKE_DEMO_LOCATION_READER_1 || role == TKE_DEMO_LOCATION_READER_2))
+    {
+      tke_demo_card_picker_set_reader (self->picker, role);
+      tke_demo_card_picker_focus (self->picker);
+    }
 }
 
 static void
@@ -317,6 +330,7 @@ on_continue (GtkButton *button, TkeCeremonyDialog *self)
               return;
             }
           tke_prompt_answer_pin (prompt, pin);
+          self->n_pins++;
           /* The entries keep their text in GTK's secure buffer; clearing it frees that now. */
           gtk_editable_set_text (GTK_EDITABLE (self->pin_entry), "");
           gtk_editable_set_text (GTK_EDITABLE (self->pin_repeat_entry), "");
@@ -351,6 +365,8 @@ on_continue (GtkButton *button, TkeCeremonyDialog *self)
         }
 
       case TKE_PROMPT_NUMBER:
+        /* A value typed and not yet taken by the spin button (no Enter, no Tab) counts. */
+        gtk_spin_button_update (self->number_spin);
         tke_prompt_answer_number (prompt, gtk_spin_button_get_value_as_int (self->number_spin));
         break;
 
@@ -392,6 +408,8 @@ on_retry (GtkButton *button, TkeCeremonyDialog *self)
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   self->finished = FALSE;
+  self->stopped = FALSE;
+  self->n_pins = 0;
   gtk_widget_set_visible (GTK_WIDGET (self->retry_button), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->close_button), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), TRUE);
@@ -400,18 +418,99 @@ on_retry (GtkButton *button, TkeCeremonyDialog *self)
   g_signal_emit (self, signals[SIGNAL_RETRY], 0);
 }
 
+static void
+on_cancel_confirmed (AdwMessageDialog *confirm, const char *response, TkeCeremonyDialog *self)
+{
+  if (g_str_equal (response, "cancel") && !self->finished)
+    on_cancel (self->cancel_button, self);
+}
+
+/* Escape and the window's close: an operation that has had PINs (and so signatures) is only
+ * cancelled once the operator says so, since they would have to be given again. */
+static void
+ask_to_cancel (TkeCeremonyDialog *self)
+{
+  GtkWidget *confirm;
+
+  if (self->finished)
+    {
+      on_close (self->close_button, self);
+      return;
+    }
+  if (self->n_pins == 0)
+    {
+      on_cancel (self->cancel_button, self);
+      return;
+    }
+  confirm = adw_message_dialog_new (
+      GTK_WINDOW (self), _ ("Cancel the Operation?"),
+      _ ("Nothing has been sent to the crypto units yet. The PINs entered so far are forgotten: "
+         "the signatures already given would have to be given again."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (confirm), "keep", _ ("_Keep Going"),
+                                    "cancel", _ ("_Cancel the Operation"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (confirm), "cancel",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (confirm), "keep");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (confirm), "keep");
+  g_signal_connect_object (confirm, "response", G_CALLBACK (on_cancel_confirmed), self, 0);
+  gtk_window_present (GTK_WINDOW (confirm));
+}
+
+static gboolean
+focus_is_in (TkeCeremonyDialog *self, gpointer widget)
+{
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+
+  return focus != NULL && gtk_widget_get_visible (widget) &&
+         (focus == widget || gtk_widget_is_ancestor (focus, widget));
+}
+
+/* The keys of the dialog, before its widgets see them: Escape cancels (or closes), Enter submits
+ * a number or a choice as it submits an entry, Tab from the last field goes to Continue, and on
+ * the demo's card page a card's number key puts it into the reader. */
+static gboolean
+on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode,
+                GdkModifierType state, TkeCeremonyDialog *self)
+{
+  const char *page = gtk_stack_get_visible_child_name (self->pages);
+  gboolean question = g_str_equal (page, "question") && self->prompt != NULL;
+
+  state &= gtk_accelerator_get_default_mod_mask ();
+  if (keyval == GDK_KEY_Escape && state == 0)
+    {
+      ask_to_cancel (self);
+      return TRUE;
+    }
+  if ((keyval == GDK_KEY_Return || keyval == GDK_KEY_KP_Enter) && state == 0 && question &&
+      (focus_is_in (self, self->number_spin) || focus_is_in (self, self->choices_list)))
+    {
+      on_continue (self->continue_button, self);
+      return TRUE;
+    }
+  if (keyval == GDK_KEY_Tab && state == 0 && question &&
+      (focus_is_in (self, self->text_entry) || focus_is_in (self, self->number_spin) ||
+       focus_is_in (self, self->pin_repeat_entry) ||
+       (focus_is_in (self, self->pin_entry) &&
+        !gtk_widget_get_visible (GTK_WIDGET (self->pin_repeat_entry)))))
+    {
+      gtk_widget_grab_focus (GTK_WIDGET (self->continue_button));
+      return TRUE;
+    }
+  if (self->picker != NULL && g_str_equal (page, "card") && state == 0)
+    {
+      guint32 c = gdk_keyval_to_unicode (keyval);
+
+      if (c >= '1' && c <= '9')
+        return tke_demo_card_picker_insert_nth (self->picker, c - '0');
+    }
+  return FALSE;
+}
+
 static gboolean
 tke_ceremony_dialog_close_request (GtkWindow *window)
 {
-  TkeCeremonyDialog *self = TKE_CEREMONY_DIALOG (window);
-
   /* Closing while the worker runs would leave a question without anyone to answer: cancel. */
-  if (!self->finished)
-    {
-      on_cancel (self->cancel_button, self);
-      return TRUE;
-    }
-  on_close (self->close_button, self);
+  ask_to_cancel (TKE_CEREMONY_DIALOG (window));
   return TRUE;
 }
 
@@ -485,6 +584,13 @@ tke_ceremony_dialog_init (TkeCeremonyDialog *self)
   g_signal_connect (self->cancel_button, "clicked", G_CALLBACK (on_cancel), self);
   g_signal_connect (self->close_button, "clicked", G_CALLBACK (on_close), self);
   g_signal_connect (self->retry_button, "clicked", G_CALLBACK (on_retry), self);
+  {
+    GtkEventController *keys = gtk_event_controller_key_new ();
+
+    gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+    g_signal_connect (keys, "key-pressed", G_CALLBACK (on_key_pressed), self);
+    gtk_widget_add_controller (GTK_WIDGET (self), keys);
+  }
   gtk_widget_set_visible (GTK_WIDGET (self->close_button), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->retry_button), FALSE);
   show_page (self, "working");
@@ -510,6 +616,21 @@ tke_ceremony_dialog_new (GtkWindow *parent, TkeGuiPrompter *prompter)
 }
 
 void
+tke_ceremony_dialog_set_demo_world (TkeCeremonyDialog *self, TkeDemoWorld *world)
+{
+  g_return_if_fail (TKE_IS_CEREMONY_DIALOG (self));
+  g_return_if_fail (TKE_IS_DEMO_WORLD (world));
+  g_return_if_fail (self->picker == NULL);
+
+  self->picker = TKE_DEMO_CARD_PICKER (tke_demo_card_picker_new (world));
+  adw_status_page_set_child (self->card_page, GTK_WIDGET (self->picker));
+  /* Room for the whole wallet under the question, without scrolling. */
+  gtk_widget_add_css_class (GTK_WIDGET (self->card_page), "compact");
+  adw_status_page_set_icon_name (self->card_page, NULL);
+  gtk_window_set_default_size (GTK_WINDOW (self), 760, 600);
+}
+
+void
 tke_ceremony_dialog_start (TkeCeremonyDialog *self, const char *title, const char *subtitle)
 {
   g_return_if_fail (TKE_IS_CEREMONY_DIALOG (self));
@@ -519,6 +640,8 @@ tke_ceremony_dialog_start (TkeCeremonyDialog *self, const char *title, const cha
   self->cancellable = g_cancellable_new ();
   g_clear_object (&self->prompt);
   self->finished = FALSE;
+  self->stopped = FALSE;
+  self->n_pins = 0;
   self->current_step = 0;
   g_ptr_array_set_size (self->step_names, 0);
   update_steps (self);
@@ -619,6 +742,7 @@ tke_ceremony_dialog_show_error (TkeCeremonyDialog *self, const GError *error)
   g_return_if_fail (error != NULL);
 
   cancelled = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  self->stopped = TRUE;
   gtk_label_set_text (self->result_summary,
                       cancelled ? _ ("Nothing was sent to the crypto units, and the cards are as "
                                      "they were before the step that was cancelled.")

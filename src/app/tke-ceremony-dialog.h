@@ -5,6 +5,7 @@
 #include <adwaita.h>
 
 #include "tke-ceremony.h"
+#include "tke-demo-world.h"
 #include "tke-gui-prompter.h"
 
 G_BEGIN_DECLS
@@ -16,6 +17,8 @@ G_DECLARE_FINAL_TYPE (TkeCeremonyDialog, tke_ceremony_dialog, TKE, CEREMONY_DIAL
 /* Signal "retry": the operator asks to run the operation again on the failed units. One dialog
  * serves every operation of a window: Close hides it, and start readies it for the next. */
 TkeCeremonyDialog *tke_ceremony_dialog_new (GtkWindow *parent, TkeGuiPrompter *prompter);
+/* Demo mode: the card page lists the wallet's cards, to put into the reader asked for. */
+void tke_ceremony_dialog_set_demo_world (TkeCeremonyDialog *self, TkeDemoWorld *world);
 /* Clears the last operation's steps and result and takes a new cancellable. */
 void tke_ceremony_dialog_start (TkeCeremonyDialog *self, const char *title, const char *subtitle);
 /* Cancelled by the dialog's Cancel; the operation runs with it. */
