@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "tke-application.h"
+#include "tke-dialog-placement.h"
 #include "tke-preferences-window.h"
 #include "tke-window.h"
 
@@ -107,6 +108,7 @@ tke_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences", prefs_accels);
 
   tke_window_install_accels (GTK_APPLICATION (self));
+  tke_dialog_placement_watch ();
 }
 
 /* The start-up benchmark (tests/bench) measures process start to first frame; with
