@@ -92,9 +92,10 @@ update_wallet_row (AdwActionRow *row)
 static GtkWidget *
 make_insert_button (TkeDemoCard *card, TkeDemoLocation reader)
 {
-  const char *label = reader == TKE_DEMO_LOCATION_READER_1 ? _ ("Insert into reader _1")
-                                                           : _ ("Insert into reader _2");
-  GtkWidget *button = gtk_button_new_with_mnemonic (label);
+  /* No mnemonic: eight rows would share it, and Alt+1 and Alt+2 show the first two tabs. */
+  const char *label = reader == TKE_DEMO_LOCATION_READER_1 ? _ ("Insert into reader 1")
+                                                           : _ ("Insert into reader 2");
+  GtkWidget *button = gtk_button_new_with_label (label);
   /* Translators: the accessible name of a button; %s is a card's name, %u the reader. */
   g_autofree char *accessible = g_strdup_printf (_ ("Insert %s into reader %u"),
                                                  tke_demo_card_get_label (card), (guint) reader);

@@ -153,6 +153,8 @@ tke_window_show_page_action (GSimpleAction *action, GVariant *parameter, gpointe
   TkeWindow *self = TKE_WINDOW (user_data);
   const char *name = g_variant_get_string (parameter, NULL);
 
+  if (g_str_equal (name, "demo") && self->demo == NULL)
+    return; /* Alt+6 outside demo mode: there is no Demo tab */
   if (adw_view_stack_get_child_by_name (self->stack, name) == NULL)
     {
       g_warning ("No tab is named “%s”", name);
@@ -400,6 +402,8 @@ ceremony_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
       self->dialog = tke_ceremony_dialog_new (GTK_WINDOW (self), self->prompter);
       g_signal_connect_object (self->dialog, "retry", G_CALLBACK (dialog_retry), self, 0);
       g_signal_connect_object (self->dialog, "destroy", G_CALLBACK (dialog_destroyed), self, 0);
+      if (self->demo != NULL)
+        tke_ceremony_dialog_set_demo_world (self->dialog, self->demo);
     }
   tke_ceremony_dialog_start (self->dialog, _ (op_titles[op]), subtitle);
   gtk_window_present (GTK_WINDOW (self->dialog));
@@ -756,6 +760,14 @@ tke_window_setup (TkeWindow *self, TkeApplication *app, GError **error)
       self->demo = tke_demo_world_new (error);
       if (self->demo == NULL)
         return FALSE;
+      /* For scripts and for tkectl beside the demo (docs/ceremony-guide.md): where its world is. */
+      g_print ("Demo crypto unit service: %s\nCertificate SHA-256: %s\nAPI key: %s\n"
+               "Demo folder (removed at exit): %s\n",
+               tke_demo_world_get_service_url (self->demo),
+               tke_demo_world_get_service_fingerprint (self->demo),
+               tke_demo_world_get_service_api_key (self->demo),
+               tke_demo_world_get_workspace_dir (self->demo));
+      fflush (stdout);
       self->readers = g_object_ref (tke_demo_world_get_reader_manager (self->demo));
       workspace_dir = g_strdup (tke_demo_world_get_workspace_dir (self->demo));
       /* The demo forgets its selection with its world. */
@@ -947,6 +959,10 @@ tke_window_install_accels (GtkApplication *app)
 
       gtk_application_set_accels_for_action (app, detailed, accels);
     }
+  /* The Demo tab comes first on screen but last in the keys, so that Alt+1..5 are the same tabs
+   * in demo mode and in normal mode. */
+  gtk_application_set_accels_for_action (app, "win.show-page('demo')",
+                                         (const char *[]){ "<Alt>6", NULL });
   gtk_application_set_accels_for_action (app, "win.show-journal",
                                          (const char *[]){ "<Control>j", NULL });
 }
