@@ -50,6 +50,8 @@ typedef struct
   char *dir;
   /* Which card goes in next when the ceremony asks for one, per reader role. */
   GQueue next_card[2];
+  /* Every card request's sentence, in order. */
+  GPtrArray *wanted;
 } World;
 
 /* The scripted operator: when asked for a card, takes out what is in that reader and puts in
@@ -63,6 +65,7 @@ insert_next_card (const TkeCardRequest *request, gpointer user_data)
   gpointer card = g_queue_pop_head (&world->next_card[request->role - 1]);
   g_autoptr (GError) error = NULL;
 
+  g_ptr_array_add (world->wanted, g_strdup (request->wanted));
   g_assert_nonnull (card);
   tke_virtual_reader_manager_remove (readers, reader);
   g_assert_true (
@@ -130,6 +133,7 @@ world_set_up (World *world, gconstpointer data)
       g_ptr_array_new_with_free_func ((GDestroyNotify) tke_ceremony_unit_free);
   g_autofree char *journal_path = NULL;
 
+  world->wanted = g_ptr_array_new_with_free_func (g_free);
   world->dir = g_dir_make_tmp ("tke-ceremony-XXXXXX", &error);
   g_assert_no_error (error);
 
@@ -210,6 +214,7 @@ world_tear_down (World *world, gconstpointer data)
   g_queue_clear (&world->next_card[1]);
   remove_tree (world->dir);
   g_free (world->dir);
+  g_ptr_array_unref (world->wanted);
 }
 
 static TkeCeremonyResult *
@@ -805,6 +810,31 @@ test_ceremony_refused_early (World *world, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "has 0 administrators"));
 }
 
+static void
+test_ceremony_admin_already (World *world, gconstpointer data)
+{
+  json_auto_t *state = NULL;
+
+  initialize_cards (world);
+  generate_admins_and_parts (world);
+  expect_card (world, TKE_READER_ROLE_1, CARD_ALICE);
+  run_ok (world, TKE_CEREMONY_ADD_ADMINISTRATOR);
+  g_ptr_array_set_size (world->wanted, 0);
+
+  /* Alice's card again: refused while the operator is there, and the reason is in the request
+   * that follows; Bob's card is then added. */
+  expect_card (world, TKE_READER_ROLE_1, CARD_ALICE);
+  expect_card (world, TKE_READER_ROLE_1, CARD_BOB);
+  run_ok (world, TKE_CEREMONY_ADD_ADMINISTRATOR);
+  g_assert_cmpuint (world->wanted->len, ==, 2);
+  g_assert_null (strstr (world->wanted->pdata[0], "already"));
+  g_assert_true (g_str_has_prefix (world->wanted->pdata[1],
+                                   "Alice is an administrator of crypto unit 1 already. Insert "));
+
+  state = unit_state (world, 0, 0);
+  g_assert_cmpuint (json_array_size (json_object_get (state, "admins")), ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -822,6 +852,8 @@ main (int argc, char **argv)
   g_test_add ("/ceremony/key-files-onto-cards", World, NULL, world_set_up,
               test_ceremony_key_files_onto_cards, world_tear_down);
   g_test_add ("/ceremony/file-signer", World, NULL, world_set_up, test_ceremony_file_signer,
+              world_tear_down);
+  g_test_add ("/ceremony/admin-already", World, NULL, world_set_up, test_ceremony_admin_already,
               world_tear_down);
   g_test_add ("/ceremony/refused-early", World, NULL, world_set_up, test_ceremony_refused_early,
               world_tear_down);

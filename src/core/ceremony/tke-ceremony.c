@@ -561,6 +561,36 @@ check_has_signature_key (Run *run, Card *card, gpointer data, char **why, GError
   return TRUE;
 }
 
+/* The card of an administrator that none of the selected units has yet: a card that is one
+ * already is refused while the operator is there to change it, not after. */
+static gboolean
+check_new_administrator (Run *run, Card *card, gpointer data, char **why, GError **error)
+{
+  g_autoptr (GBytes) cert = NULL;
+  g_autoptr (EVP_PKEY) key = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *ski = NULL;
+
+  if (!check_has_signature_key (run, card, data, why, error))
+    return FALSE;
+  cert = tke_card_profile_read_certificate (card->piv, error);
+  if (cert == NULL ||
+      !tke_certificate_check_self_signed (g_bytes_get_data (cert, NULL), g_bytes_get_size (cert),
+                                          &name, &key, error))
+    return FALSE;
+  ski = tke_ec_key_get_ski (key, error);
+  if (ski == NULL)
+    return FALSE;
+  for (guint i = 0; i < run->states->len; i++)
+    if (tke_ceremony_state_has_admin (run->states->pdata[i], ski))
+      {
+        *why = g_strdup_printf ("%s is an administrator of crypto unit %u already.", name,
+                                ((TkeCeremonyUnit *) run->units->pdata[i])->num);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /* Text checks ------------------------------------------------------------------------------- */
 
 static gboolean
@@ -1714,7 +1744,7 @@ run_add_administrator (Run *run, GError **error)
 
   run_step (run, 1);
   card = run_acquire_card (run, TKE_READER_ROLE_1, "the card of the administrator to add",
-                           check_has_signature_key, NULL, error);
+                           check_new_administrator, NULL, error);
   if (card == NULL)
     return NULL;
   cert = tke_card_profile_read_certificate (card->piv, error);
