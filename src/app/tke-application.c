@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include <glib-unix.h>
 #include <glib/gi18n.h>
 
 #include "tke-application.h"
@@ -91,6 +92,13 @@ tke_application_handle_local_options (GApplication *app, GVariantDict *options)
   return G_APPLICATION_CLASS (tke_application_parent_class)->handle_local_options (app, options);
 }
 
+static gboolean
+on_signal (gpointer user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 tke_application_startup (GApplication *app)
 {
@@ -109,6 +117,9 @@ tke_application_startup (GApplication *app)
 
   tke_window_install_accels (GTK_APPLICATION (self));
   tke_dialog_placement_watch ();
+  g_unix_signal_add (SIGINT, on_signal, self);
+  g_unix_signal_add (SIGTERM, on_signal, self);
+  g_unix_signal_add (SIGHUP, on_signal, self);
 }
 
 /* The start-up benchmark (tests/bench) measures process start to first frame; with
@@ -203,6 +214,19 @@ tke_application_set_property (GObject *object, guint prop_id, const GValue *valu
     }
 }
 
+/* The windows are destroyed before the application ends, on Ctrl+Q, on closing the last window
+ * and on SIGINT, SIGTERM or SIGHUP alike: the demo's world (its service, cards and temporary
+ * folder) goes away with its window, and nothing of it stays on the disk. */
+static void
+tke_application_shutdown (GApplication *app)
+{
+  GList *windows;
+
+  while ((windows = gtk_application_get_windows (GTK_APPLICATION (app))) != NULL)
+    gtk_window_destroy (windows->data);
+  G_APPLICATION_CLASS (tke_application_parent_class)->shutdown (app);
+}
+
 static void
 tke_application_class_init (TkeApplicationClass *klass)
 {
@@ -216,6 +240,7 @@ tke_application_class_init (TkeApplicationClass *klass)
   app_class->handle_local_options = tke_application_handle_local_options;
   app_class->startup = tke_application_startup;
   app_class->activate = tke_application_activate;
+  app_class->shutdown = tke_application_shutdown;
 
   properties[PROP_DEMO] = g_param_spec_boolean (
       "demo", NULL, NULL, FALSE, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
