@@ -466,8 +466,9 @@ focus_is_in (TkeCeremonyDialog *self, gpointer widget)
 }
 
 /* The keys of the dialog, before its widgets see them: Escape cancels (or closes), Enter submits
- * a number or a choice as it submits an entry, Tab from the last field goes to Continue, and on
- * the demo's card page a card's number key puts it into the reader. */
+ * a number or a choice as it submits an entry (and goes from a new PIN to its repetition), Tab
+ * from the last field goes to Continue, and on the demo's card page a card's number key puts it
+ * into the reader. */
 static gboolean
 on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode,
                 GdkModifierType state, TkeCeremonyDialog *self)
@@ -479,6 +480,14 @@ on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode,
   if (keyval == GDK_KEY_Escape && state == 0)
     {
       ask_to_cancel (self);
+      return TRUE;
+    }
+  /* A new PIN is typed twice: Enter in the first field goes on to the second. */
+  if ((keyval == GDK_KEY_Return || keyval == GDK_KEY_KP_Enter) && state == 0 && question &&
+      focus_is_in (self, self->pin_entry) &&
+      gtk_widget_get_visible (GTK_WIDGET (self->pin_repeat_entry)))
+    {
+      gtk_widget_grab_focus (GTK_WIDGET (self->pin_repeat_entry));
       return TRUE;
     }
   if ((keyval == GDK_KEY_Return || keyval == GDK_KEY_KP_Enter) && state == 0 && question &&
