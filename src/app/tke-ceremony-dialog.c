@@ -234,7 +234,7 @@ on_ask (TkeGuiPrompter *prompter, TkePrompt *prompt, TkeCeremonyDialog *self)
           gtk_editable_set_text (GTK_EDITABLE (self->pin_repeat_entry), "");
           set_visible_only (self, GTK_WIDGET (self->pin_entry));
           gtk_widget_set_visible (GTK_WIDGET (self->pin_repeat_entry),
-                                  tke_prompt_get_pin_kind (prompt) == TKE_PIN_KIND_NEW_PIN);
+                                  TKE_PIN_KIND_IS_NEW (tke_prompt_get_pin_kind (prompt)));
           focus = GTK_WIDGET (self->pin_entry);
           break;
         }
@@ -323,7 +323,7 @@ on_continue (GtkButton *button, TkeCeremonyDialog *self)
               show_question_error (self, _ ("Enter the PIN."));
               return;
             }
-          if (tke_prompt_get_pin_kind (prompt) == TKE_PIN_KIND_NEW_PIN &&
+          if (TKE_PIN_KIND_IS_NEW (tke_prompt_get_pin_kind (prompt)) &&
               g_strcmp0 (pin, gtk_editable_get_text (GTK_EDITABLE (self->pin_repeat_entry))) != 0)
             {
               show_question_error (self, _ ("The two entries differ: type the new PIN twice."));
@@ -456,6 +456,17 @@ ask_to_cancel (TkeCeremonyDialog *self)
   gtk_window_present (GTK_WINDOW (confirm));
 }
 
+/* Enter in a PIN field. A new PIN is typed twice: Enter in the first field goes on to the
+ * second. GtkPasswordEntry of GTK 4.8 does not activate the default widget by itself. */
+static void
+on_pin_activate (GtkPasswordEntry *entry, TkeCeremonyDialog *self)
+{
+  if (entry == self->pin_entry && gtk_widget_get_visible (GTK_WIDGET (self->pin_repeat_entry)))
+    gtk_widget_grab_focus (GTK_WIDGET (self->pin_repeat_entry));
+  else
+    on_continue (self->continue_button, self);
+}
+
 static gboolean
 focus_is_in (TkeCeremonyDialog *self, gpointer widget)
 {
@@ -466,8 +477,7 @@ focus_is_in (TkeCeremonyDialog *self, gpointer widget)
 }
 
 /* The keys of the dialog, before its widgets see them: Escape cancels (or closes), Enter submits
- * a number or a choice as it submits an entry (and goes from a new PIN to its repetition), Tab
- * from the last field goes to Continue, and on the demo's card page a card's number key puts it
+ * a number or a choice as it submits an entry, Tab from the last field goes to Continue, and on the demo's card page a card's number key puts it
  * into the reader. */
 static gboolean
 on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode,
@@ -480,14 +490,6 @@ on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode,
   if (keyval == GDK_KEY_Escape && state == 0)
     {
       ask_to_cancel (self);
-      return TRUE;
-    }
-  /* A new PIN is typed twice: Enter in the first field goes on to the second. */
-  if ((keyval == GDK_KEY_Return || keyval == GDK_KEY_KP_Enter) && state == 0 && question &&
-      focus_is_in (self, self->pin_entry) &&
-      gtk_widget_get_visible (GTK_WIDGET (self->pin_repeat_entry)))
-    {
-      gtk_widget_grab_focus (GTK_WIDGET (self->pin_repeat_entry));
       return TRUE;
     }
   if ((keyval == GDK_KEY_Return || keyval == GDK_KEY_KP_Enter) && state == 0 && question &&
@@ -590,6 +592,8 @@ tke_ceremony_dialog_init (TkeCeremonyDialog *self)
   self->cancellable = g_cancellable_new ();
   self->step_names = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (self->continue_button, "clicked", G_CALLBACK (on_continue), self);
+  g_signal_connect (self->pin_entry, "activate", G_CALLBACK (on_pin_activate), self);
+  g_signal_connect (self->pin_repeat_entry, "activate", G_CALLBACK (on_pin_activate), self);
   g_signal_connect (self->cancel_button, "clicked", G_CALLBACK (on_cancel), self);
   g_signal_connect (self->close_button, "clicked", G_CALLBACK (on_close), self);
   g_signal_connect (self->retry_button, "clicked", G_CALLBACK (on_retry), self);
