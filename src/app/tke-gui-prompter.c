@@ -401,14 +401,16 @@ gui_card_wait_end (TkePrompter *prompter)
   post (TKE_GUI_PROMPTER (prompter), emission);
 }
 
-static const char *const pin_titles[] = { N_ ("PIN"), N_ ("New PIN"), N_ ("PUK"), N_ ("Password") };
+/* Indexed by TkePinKind. */
+static const char *const pin_titles[] = { N_ ("PIN"), N_ ("New PIN"), N_ ("PUK"), N_ ("Password"),
+                                          N_ ("New PUK") };
 
 static TkeSecret *
 gui_ask_pin (TkePrompter *prompter, const TkePinRequest *request, GCancellable *cancellable,
              GError **error)
 {
   g_autoptr (TkePrompt) prompt =
-      prompt_new (TKE_PROMPT_PIN, pin_titles[request->kind], request->purpose);
+      prompt_new (TKE_PROMPT_PIN, _ (pin_titles[request->kind]), request->purpose);
 
   prompt->pin_kind = request->kind;
   prompt->reader = g_strdup (request->reader_name);

@@ -244,6 +244,10 @@ pin_kind_name (TkePinKind kind)
         return "PUK";
       case TKE_PIN_KIND_NEW_PIN:
         return "new PIN";
+      case TKE_PIN_KIND_NEW_PUK:
+        return "new PUK";
+      case TKE_PIN_KIND_PASSWORD:
+        return "password";
       case TKE_PIN_KIND_PIN:
       default:
         return "PIN";
@@ -275,7 +279,7 @@ terminal_ask_pin (TkePrompter *prompter, const TkePinRequest *request, GCancella
     }
   prompt = g_strdup_printf ("%s: ", request->purpose != NULL ? request->purpose
                                                              : pin_kind_name (request->kind));
-  return tke_terminal_prompter_read_secret (self, prompt, request->kind == TKE_PIN_KIND_NEW_PIN,
+  return tke_terminal_prompter_read_secret (self, prompt, TKE_PIN_KIND_IS_NEW (request->kind),
                                             cancellable, error);
 }
 

@@ -193,11 +193,11 @@ answer_in_dialog (GuiDriver *gui, TkePrompt *prompt)
           g_assert_cmpint (answer->kind, ==, ANSWER_PIN);
           gui_driver_collect (root, GTK_TYPE_PASSWORD_ENTRY, entries);
           g_assert_cmpuint (entries->len, ==,
-                            tke_prompt_get_pin_kind (prompt) == TKE_PIN_KIND_NEW_PIN ? 2 : 1);
+                            TKE_PIN_KIND_IS_NEW (tke_prompt_get_pin_kind (prompt)) ? 2 : 1);
           for (guint i = 0; i < entries->len; i++)
             gtk_editable_set_text (GTK_EDITABLE (entries->pdata[i]), answer->text);
           gui_driver_screenshot_once (
-              gui, tke_prompt_get_pin_kind (prompt) == TKE_PIN_KIND_NEW_PIN ? "new-pin" : "pin");
+              gui, TKE_PIN_KIND_IS_NEW (tke_prompt_get_pin_kind (prompt)) ? "new-pin" : "pin");
           break;
         }
       case TKE_PROMPT_TEXT:

@@ -138,7 +138,7 @@ scripted_card_wait_end (TkePrompter *prompter)
 {
 }
 
-static const char *const pin_kind_names[] = { "pin", "new pin", "puk", "password" };
+static const char *const pin_kind_names[] = { "pin", "new pin", "puk", "password", "new puk" };
 
 static TkeSecret *
 scripted_ask_pin (TkePrompter *prompter, const TkePinRequest *request, GCancellable *cancellable,

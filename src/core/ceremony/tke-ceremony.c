@@ -471,7 +471,9 @@ run_get_pin (Run *run, Card *card, TkePinKind kind, const char *purpose, TkeSecr
              gboolean *pin_pad, GError **error)
 {
   g_autofree char *label = card_label (card->info);
-  TkePinRequest request = { kind, card->reader, label, purpose, card->info->pin_tries_left };
+  /* The tries left are the PIN's: they are shown only where the PIN itself is asked for. */
+  TkePinRequest request = { kind, card->reader, label, purpose,
+                            kind == TKE_PIN_KIND_PIN ? card->info->pin_tries_left : -1 };
 
   *pin = NULL;
   *pin_pad = kind == TKE_PIN_KIND_PIN &&
@@ -1260,7 +1262,7 @@ run_initialize_card (Run *run, GError **error)
     return NULL;
   if (!run_get_pin (run, card, TKE_PIN_KIND_PUK, "The card's present PUK (12345678 on a new card)",
                     &puk, &pin_pad, error) ||
-      !run_get_pin (run, card, TKE_PIN_KIND_NEW_PIN, "The card's new PUK (8 digits)", &new_puk,
+      !run_get_pin (run, card, TKE_PIN_KIND_NEW_PUK, "The card's new PUK (8 digits)", &new_puk,
                     &pin_pad, error))
     return NULL;
   if (!run_check_cancelled (run, error))

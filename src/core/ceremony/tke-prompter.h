@@ -29,7 +29,11 @@ typedef enum
   TKE_PIN_KIND_NEW_PIN, /* a new PIN: the front end asks for it twice */
   TKE_PIN_KIND_PUK,
   TKE_PIN_KIND_PASSWORD, /* the password of a key file */
+  TKE_PIN_KIND_NEW_PUK,  /* a new PUK: asked for twice, like a new PIN */
 } TkePinKind;
+
+/* A new PIN or PUK: the front end asks for it twice. */
+#define TKE_PIN_KIND_IS_NEW(kind) ((kind) == TKE_PIN_KIND_NEW_PIN || (kind) == TKE_PIN_KIND_NEW_PUK)
 
 typedef struct
 {
