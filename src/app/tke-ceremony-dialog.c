@@ -285,6 +285,8 @@ on_ask (TkeGuiPrompter *prompter, TkePrompt *prompt, TkeCeremonyDialog *self)
         gtk_button_set_label (self->continue_button, _ ("C_onfirm"));
         gtk_widget_remove_css_class (GTK_WIDGET (self->continue_button), "suggested-action");
         gtk_widget_add_css_class (GTK_WIDGET (self->continue_button), "destructive-action");
+        /* Nothing to type: the button has the focus, so Enter or Space confirms. */
+        focus = GTK_WIDGET (self->continue_button);
         break;
 
       default:
@@ -456,12 +458,14 @@ ask_to_cancel (TkeCeremonyDialog *self)
   gtk_window_present (GTK_WINDOW (confirm));
 }
 
-/* Enter in a PIN field. A new PIN is typed twice: Enter in the first field goes on to the
- * second. GtkPasswordEntry of GTK 4.8 does not activate the default widget by itself. */
+/* Enter in a field submits the page. A new PIN is typed twice: Enter in the first field goes on
+ * to the second. The entries don't rely on activates-default: under GTK 4.8 it does nothing in a
+ * GtkPasswordEntry, and in a GtkEntry on a page that follows a PIN page. */
 static void
-on_pin_activate (GtkPasswordEntry *entry, TkeCeremonyDialog *self)
+on_entry_activate (GtkWidget *entry, TkeCeremonyDialog *self)
 {
-  if (entry == self->pin_entry && gtk_widget_get_visible (GTK_WIDGET (self->pin_repeat_entry)))
+  if (entry == GTK_WIDGET (self->pin_entry) &&
+      gtk_widget_get_visible (GTK_WIDGET (self->pin_repeat_entry)))
     gtk_widget_grab_focus (GTK_WIDGET (self->pin_repeat_entry));
   else
     on_continue (self->continue_button, self);
@@ -592,8 +596,9 @@ tke_ceremony_dialog_init (TkeCeremonyDialog *self)
   self->cancellable = g_cancellable_new ();
   self->step_names = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (self->continue_button, "clicked", G_CALLBACK (on_continue), self);
-  g_signal_connect (self->pin_entry, "activate", G_CALLBACK (on_pin_activate), self);
-  g_signal_connect (self->pin_repeat_entry, "activate", G_CALLBACK (on_pin_activate), self);
+  g_signal_connect (self->pin_entry, "activate", G_CALLBACK (on_entry_activate), self);
+  g_signal_connect (self->pin_repeat_entry, "activate", G_CALLBACK (on_entry_activate), self);
+  g_signal_connect (self->text_entry, "activate", G_CALLBACK (on_entry_activate), self);
   g_signal_connect (self->cancel_button, "clicked", G_CALLBACK (on_cancel), self);
   g_signal_connect (self->close_button, "clicked", G_CALLBACK (on_close), self);
   g_signal_connect (self->retry_button, "clicked", G_CALLBACK (on_retry), self);
@@ -696,6 +701,7 @@ finish (TkeCeremonyDialog *self, const char *title)
   gtk_widget_set_visible (GTK_WIDGET (self->close_button), TRUE);
   show_page (self, "result");
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->close_button));
+  gtk_widget_grab_focus (GTK_WIDGET (self->close_button));
 }
 
 void
