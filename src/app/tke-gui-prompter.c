@@ -476,10 +476,10 @@ gui_ask_text (TkePrompter *prompter, const char *title, const char *hint, TkeTex
 }
 
 static gboolean
-gui_ask_number (TkePrompter *prompter, const char *title, guint min, guint max, guint *number,
-                GCancellable *cancellable, GError **error)
+gui_ask_number (TkePrompter *prompter, const char *title, const char *hint, guint min, guint max,
+                guint *number, GCancellable *cancellable, GError **error)
 {
-  g_autoptr (TkePrompt) prompt = prompt_new (TKE_PROMPT_NUMBER, title, NULL);
+  g_autoptr (TkePrompt) prompt = prompt_new (TKE_PROMPT_NUMBER, title, hint);
 
   prompt->min = min;
   prompt->max = max;

@@ -358,8 +358,8 @@ terminal_ask_text (TkePrompter *prompter, const char *title, const char *hint, T
 }
 
 static gboolean
-terminal_ask_number (TkePrompter *prompter, const char *title, guint min, guint max, guint *number,
-                     GCancellable *cancellable, GError **error)
+terminal_ask_number (TkePrompter *prompter, const char *title, const char *hint, guint min,
+                     guint max, guint *number, GCancellable *cancellable, GError **error)
 {
   TkeTerminalPrompter *self = TKE_TERMINAL_PROMPTER (prompter);
   g_autofree char *prompt = g_strdup_printf ("%s (%u to %u): ", title, min, max);
@@ -370,6 +370,8 @@ terminal_ask_number (TkePrompter *prompter, const char *title, guint min, guint 
 
       return no_terminal (error, what, "the flag for it (see --help)");
     }
+  if (hint != NULL)
+    say ("tkectl: %s", hint);
   for (;;)
     {
       g_autofree char *answer = read_tty_text (prompt, cancellable, error);

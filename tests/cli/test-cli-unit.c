@@ -177,8 +177,8 @@ test_prompter_without_terminal (void)
   g_assert_nonnull (strstr (error->message, "card description"));
   g_clear_error (&error);
 
-  g_assert_false (tke_prompter_ask_number (TKE_PROMPTER (prompter), "Number of key parts", 2, 3,
-                                           &number, NULL, &error));
+  g_assert_false (tke_prompter_ask_number (TKE_PROMPTER (prompter), "Number of key parts", NULL, 2,
+                                           3, &number, NULL, &error));
   g_assert_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 

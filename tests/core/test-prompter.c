@@ -59,7 +59,7 @@ test_prompter_answers_in_order (void)
   g_assert_cmpstr (name, ==, "Alice");
 
   g_assert_true (
-      tke_prompter_ask_number (prompter, "Signature threshold", 1, 8, &number, NULL, &error));
+      tke_prompter_ask_number (prompter, "Signature threshold", NULL, 1, 8, &number, NULL, &error));
   g_assert_cmpuint (number, ==, 2);
   g_assert_true (tke_prompter_confirm (prompter, "Set immediate",
                                        "Keys wrapped under the current master key become unusable.",
@@ -86,16 +86,16 @@ test_prompter_cancel (void)
   guint number = 0;
 
   tke_scripted_prompter_push_cancel (script);
-  g_assert_false (
-      tke_prompter_ask_number (TKE_PROMPTER (script), "Parts", 2, 3, &number, cancellable, &error));
+  g_assert_false (tke_prompter_ask_number (TKE_PROMPTER (script), "Parts", NULL, 2, 3, &number,
+                                           cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_true (g_cancellable_is_cancelled (cancellable));
   g_clear_error (&error);
 
   /* Once cancelled, nothing more is asked. */
   tke_scripted_prompter_push_number (script, 2);
-  g_assert_false (
-      tke_prompter_ask_number (TKE_PROMPTER (script), "Parts", 2, 3, &number, cancellable, &error));
+  g_assert_false (tke_prompter_ask_number (TKE_PROMPTER (script), "Parts", NULL, 2, 3, &number,
+                                           cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpuint (tke_scripted_prompter_get_n_pending (script), ==, 1);
 }

@@ -219,8 +219,8 @@ scripted_ask_text (TkePrompter *prompter, const char *title, const char *hint, T
 }
 
 static gboolean
-scripted_ask_number (TkePrompter *prompter, const char *title, guint min, guint max, guint *number,
-                     GCancellable *cancellable, GError **error)
+scripted_ask_number (TkePrompter *prompter, const char *title, const char *hint, guint min,
+                     guint max, guint *number, GCancellable *cancellable, GError **error)
 {
   TkeScriptedPrompter *self = TKE_SCRIPTED_PROMPTER (prompter);
   Answer *answer;

@@ -629,8 +629,8 @@ run_text (Run *run, const char *key, const char *title, const char *hint, TkeTex
 }
 
 static gboolean
-run_number (Run *run, const char *key, const char *title, guint min, guint max, guint *number,
-            GError **error)
+run_number (Run *run, const char *key, const char *title, const char *hint, guint min, guint max,
+            guint *number, GError **error)
 {
   if (param_uint (run, key, number))
     {
@@ -642,8 +642,8 @@ run_number (Run *run, const char *key, const char *title, guint min, guint max, 
         }
       return TRUE;
     }
-  return tke_prompter_ask_number (run->self->prompter, title, min, max, number, run->cancellable,
-                                  error);
+  return tke_prompter_ask_number (run->self->prompter, title, hint, min, max, number,
+                                  run->cancellable, error);
 }
 
 /* Crypto units ------------------------------------------------------------------------------ */
@@ -1882,32 +1882,41 @@ run_change_thresholds (Run *run, GError **error)
   static const char *const steps[] = { "Read the crypto units", "Choose the thresholds",
                                        "Collect the administrators' signatures",
                                        "Send to the crypto units" };
-  guint signature = 0, revocation = 0;
+  guint signature = 0, revocation = 0, fewest = 0, fewest_unit = 0;
   g_autofree char *purpose = NULL;
   g_autofree char *units = units_list (run);
 
   run->steps = steps;
   run->n_steps = G_N_ELEMENTS (steps);
 
-  run_step (run, 1);
-  if (!run_number (run, "signature", "Signature threshold", 1, 8, &signature, error) ||
-      !run_number (run, "revocation", "Revocation signature threshold", 1, 8, &revocation, error))
-    return NULL;
-
+  /* A threshold no unit can meet is never offered: 1 to the fewest administrators of a unit. */
   for (guint u = 0; u < run->states->len; u++)
     {
       guint admins = json_array_size (state_admins (run->states->pdata[u]));
 
-      if (MAX (signature, revocation) > admins)
+      if (u == 0 || admins < fewest)
         {
-          refuse_early (error,
-                        "Crypto unit %u has %u administrator%s: a threshold can't be "
-                        "higher than that.",
-                        ((TkeCeremonyUnit *) run->units->pdata[u])->num, admins,
-                        admins == 1 ? "" : "s");
-          return NULL;
+          fewest = admins;
+          fewest_unit = ((TkeCeremonyUnit *) run->units->pdata[u])->num;
         }
     }
+  if (fewest == 0)
+    {
+      refuse_early (error,
+                    "Crypto unit %u has 0 administrators: add the administrators before their "
+                    "thresholds.",
+                    fewest_unit);
+      return NULL;
+    }
+
+  run_step (run, 1);
+  if (!run_number (run, "signature", "Signature threshold",
+                   "How many administrators sign each command to the crypto units.", 1, fewest,
+                   &signature, error) ||
+      !run_number (run, "revocation", "Revocation signature threshold",
+                   "How many administrators sign the removal of an administrator.", 1, fewest,
+                   &revocation, error))
+    return NULL;
 
   json_object_set_new (run->params, "signature", json_integer (signature));
   json_object_set_new (run->params, "revocation", json_integer (revocation));
@@ -2067,7 +2076,10 @@ run_load (Run *run, GError **error)
     }
 
   run_step (run, 1);
-  if (!run_number (run, "parts", "Number of key parts", 2, 3, &n_parts, error))
+  if (!run_number (
+          run, "parts", "Number of key parts",
+          "The new master key is the XOR of this many key parts, each on a card of its own.", 2, 3,
+          &n_parts, error))
     return NULL;
   json_object_set_new (run->params, "parts", json_integer (n_parts));
 

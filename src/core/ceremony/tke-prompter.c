@@ -107,8 +107,8 @@ tke_prompter_ask_text (TkePrompter *self, const char *title, const char *hint, T
 }
 
 gboolean
-tke_prompter_ask_number (TkePrompter *self, const char *title, guint min, guint max, guint *number,
-                         GCancellable *cancellable, GError **error)
+tke_prompter_ask_number (TkePrompter *self, const char *title, const char *hint, guint min,
+                         guint max, guint *number, GCancellable *cancellable, GError **error)
 {
   guint answer = 0;
 
@@ -117,7 +117,7 @@ tke_prompter_ask_number (TkePrompter *self, const char *title, guint min, guint 
 
   if (!check_cancelled (cancellable, error))
     return FALSE;
-  if (!TKE_PROMPTER_GET_IFACE (self)->ask_number (self, title, min, max, &answer, cancellable,
+  if (!TKE_PROMPTER_GET_IFACE (self)->ask_number (self, title, hint, min, max, &answer, cancellable,
                                                   error))
     return FALSE;
 

@@ -73,8 +73,9 @@ struct _TkePrompterInterface
                       guint *choice, GCancellable *cancellable, GError **error);
   char *(*ask_text) (TkePrompter *self, const char *title, const char *hint, TkeTextCheck check,
                      gpointer check_data, GCancellable *cancellable, GError **error);
-  gboolean (*ask_number) (TkePrompter *self, const char *title, guint min, guint max, guint *number,
-                          GCancellable *cancellable, GError **error);
+  /* hint: what the number means, in one sentence; may be NULL. */
+  gboolean (*ask_number) (TkePrompter *self, const char *title, const char *hint, guint min,
+                          guint max, guint *number, GCancellable *cancellable, GError **error);
   /* consequence: exactly what becomes irreversible. */
   gboolean (*confirm) (TkePrompter *self, const char *title, const char *consequence,
                        GCancellable *cancellable, GError **error);
@@ -93,8 +94,9 @@ gboolean tke_prompter_choose (TkePrompter *self, const char *title, const char *
 char *tke_prompter_ask_text (TkePrompter *self, const char *title, const char *hint,
                              TkeTextCheck check, gpointer check_data, GCancellable *cancellable,
                              GError **error);
-gboolean tke_prompter_ask_number (TkePrompter *self, const char *title, guint min, guint max,
-                                  guint *number, GCancellable *cancellable, GError **error);
+gboolean tke_prompter_ask_number (TkePrompter *self, const char *title, const char *hint, guint min,
+                                  guint max, guint *number, GCancellable *cancellable,
+                                  GError **error);
 gboolean tke_prompter_confirm (TkePrompter *self, const char *title, const char *consequence,
                                GCancellable *cancellable, GError **error);
 void tke_prompter_step (TkePrompter *self, guint index, guint n_steps, const char *description);
