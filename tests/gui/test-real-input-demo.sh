@@ -84,12 +84,16 @@ shot () {
   fi
   import -window root "$last_shot"
 }
-# ocr X Y W H: the words in that part of the last screenshot, with their positions in screen
-# pixels in ocr.tsv (tesseract reads small text reliably at twice its size).
+# ocr X Y W H [OPTION...]: the words in that part of the last screenshot, with their positions
+# in screen pixels in words.tsv. Tesseract reads small text reliably at twice its size; the
+# options go to convert (-negate for light text on dark, -threshold 50% to drop a focus ring).
 ocr () {
-  convert "$last_shot" -crop "$3x$4+$1+$2" +repage -colorspace Gray -resize 200% ocr.png
+  local x=$1 y=$2 w=$3 h=$4
+  shift 4
+  # shellcheck disable=SC2068
+  convert "$last_shot" -crop "${w}x$h+$x+$y" +repage -colorspace Gray $@ -resize 200% ocr.png
   tesseract ocr.png ocr --psm 11 tsv >/dev/null 2>&1
-  awk -F'\t' -v x0="$1" -v y0="$2" 'BEGIN { OFS = "\t" }
+  awk -F'\t' -v x0="$x" -v y0="$y" 'BEGIN { OFS = "\t" }
     NR > 1 && $12 != "" { print int($7 / 2) + x0, int(($8 + $10 / 2) / 2) + y0, $12 }' ocr.tsv >words.tsv
   cut -f3 words.tsv | tr '\n' ' '
 }
@@ -117,6 +121,7 @@ await () {
     shot again
     case $where in
       dialog)
+        geometry=''
         if geometry=$(dialog_geometry); then
           read -r dx dy dw dh <<<"$geometry"
           seen=$(ocr "$dx" "$dy" "$dw" "$dh")
@@ -124,8 +129,15 @@ await () {
           seen=''
         fi ;;
       window) seen=$(ocr 0 0 "$win_w" "$win_h") ;;
+      # The view switcher, and the row of operation buttons above it.
+      tabs) seen=$(ocr 0 $((win_h - 50)) "$win_w" 50) ;;
+      buttons) seen=$(ocr 0 $((win_h - 160)) "$win_w" 110) ;;
     esac
     [[ "$(printf '%s' "$seen" | norm)" == *"$(printf '%s' "$text" | norm)"* ]] && return 0
+    if [ "$where" = dialog ] && [ -n "$geometry" ]; then
+      seen=$(ocr "$dx" "$dy" "$dw" "$dh" -negate)
+      [[ "$(printf '%s' "$seen" | norm)" == *"$(printf '%s' "$text" | norm)"* ]] && return 0
+    fi
     if [ $SECONDS -ge $end ]; then
       echo "# waited ${secs}s for \"$text\" in the $where at step '$label'; read: $seen"
       return 1
@@ -166,6 +178,48 @@ click () {
   read -r cx cy <<<"$at"
   act "$1" mousemove $((cx + ${3:-10})) "$cy" click 1
 }
+# bar_click KIND LABEL: a click on the button LABEL in the dialog's bottom bar, read there alone.
+bar_click () {
+  local t
+  read -r dx dy dw dh <<<"$(dialog_geometry)"
+  for t in '' '-threshold 65%' '-threshold 50%'; do
+    # shellcheck disable=SC2086
+    seen=$(ocr "$dx" $((dy + dh - 60)) "$dw" 60 $t)
+    [ -n "$(where_word "$2")" ] && break
+  done
+  click "$1" "$2"
+}
+# primary KIND LABEL: a click on the dialog's coloured button (Continue, or Confirm when the
+# step is irreversible) once it reads LABEL. It is found by its colour in the dialog's bottom
+# bar, then read on its own: tesseract doesn't see light text on a coloured button among the
+# rest of a window.
+primary () {
+  local kind=$1 want=$2 end=$((SECONDS + 10)) box bw bh bx by text
+  while :; do
+    sleep 0.2
+    shot again
+    if geometry=$(dialog_geometry); then
+      read -r dx dy dw dh <<<"$geometry"
+      box=$(convert "$last_shot" -crop "${dw}x70+$dx+$((dy + dh - 70))" +repage \
+              -fx '(b - r > 0.3 || r - g > 0.4) ? 1 : 0' -format '%@' info: 2>/dev/null)
+      if [[ "$box" =~ ^([0-9]+)x([0-9]+)\+([0-9]+)\+([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -gt 20 ]; then
+        bw=${BASH_REMATCH[1]} bh=${BASH_REMATCH[2]}
+        bx=$((dx + BASH_REMATCH[3])) by=$((dy + dh - 70 + BASH_REMATCH[4]))
+        convert "$last_shot" -crop "${bw}x$bh+$bx+$by" +repage -colorspace Gray -negate \
+          -resize 200% button.png
+        text=$(tesseract button.png - --psm 7 2>/dev/null)
+        if [[ "$(printf '%s' "$text" | norm)" == *"$(printf '%s' "$want" | norm)"* ]]; then
+          act "$kind" mousemove $((bx + bw / 2)) $((by + bh / 2)) click 1
+          return 0
+        fi
+      fi
+    fi
+    if [ $SECONDS -ge $end ]; then
+      echo "# no coloured \"$want\" button in the dialog at step '$label' (box '$box', read '${text:-}')"
+      return 1
+    fi
+  done
+}
 # type_value KIND TEXT: typed into the focused field, which the operator then submits (Enter
 # from the keyboard; a click on Continue with the mouse).
 type_in () { xdotool type --delay 20 "$1"; }
@@ -174,7 +228,7 @@ submit () {
   if [ "$mode" = keyboard ]; then
     act "$kind" key Return
   else
-    await dialog Continue 10 && click "$kind" Continue
+    primary "$kind" Continue
   fi
 }
 
@@ -186,7 +240,9 @@ tab () {
   if [ "$mode" = keyboard ]; then
     act navigation key "alt+$1"
   else
-    await window "$2" 10 || return 1
+    # The pointer leaves the button it clicked last (and its tooltip) on its way to the tabs.
+    xdotool mousemove $((win_w - 40)) $((win_h - 25))
+    await tabs "$2" 10 || return 1
     click navigation "$2" || return 1
   fi
   sleep 0.5
@@ -199,7 +255,7 @@ operation () {
   if [ "$mode" = keyboard ]; then
     act activation key "alt+$1"
   else
-    await window "$2" 10 || return 1
+    await buttons "$2" 10 || return 1
     click activation "$2" || return 1
   fi
 }
@@ -240,11 +296,14 @@ done_close () {
   if [ "$mode" = keyboard ]; then
     act acknowledgement key Return
   else
-    click acknowledgement Close || return 1
+    bar_click acknowledgement Close || return 1
   fi
-  sleep 0.5
-  dialog_geometry >/dev/null && { echo "# the dialog stayed open after Close"; return 1; }
-  return 0
+  for _ in $(seq 1 25); do
+    sleep 0.2
+    dialog_geometry >/dev/null || return 0
+  done
+  echo "# the dialog stayed open after Close"
+  return 1
 }
 
 pins=(13572468 24681357 11223344 55667788 99001122)
@@ -285,7 +344,7 @@ ceremony () {
   label=unit-numbers
   await dialog "Add Crypto Units" || return 1
   type_in "1 2 3 4 5"
-  if [ "$mode" = keyboard ]; then act value key Return; else click value Add || return 1; fi
+  if [ "$mode" = keyboard ]; then act value key Return; else bar_click value Add || return 1; fi
   sleep 0.5
 
   tab 3 Administrators || return 1
@@ -331,7 +390,7 @@ ceremony () {
   operation i "Set immediate" || return 1
   label=confirm-set-immediate
   await dialog "immediate?" || return 1
-  if [ "$mode" = keyboard ]; then act confirmation key Return; else click confirmation Confirm || return 1; fi
+  if [ "$mode" = keyboard ]; then act confirmation key Return; else primary confirmation Confirm || return 1; fi
   answer "Set the master key" pin "${pins[1]}" || return 1
   done_close set-immediate
 }
@@ -344,17 +403,13 @@ ceremony () {
 # it: the VP of a part, the units that accepted). Navigation (tabs, moving to a field) is the
 # overhead the goal limits.
 figures () {
-  local total=0 floor k
+  local k
+  total=0
   for k in "${!count[@]}"; do total=$((total + count[$k])); done
   floor=$((total - count[navigation]))
-  echo "# $mode: ${count[activation]} activations, ${count[card]} card insertions, ${count[pin]} PIN entries, ${count[value]} typed values, ${count[confirmation]} confirmations, ${count[acknowledgement]} acknowledgements, ${count[navigation]} navigation; $total in all"
   ratio=$(awk -v t="$total" -v f="$floor" 'BEGIN { if (f > 0) printf "%.2f", t / f; else print "inf" }')
-  echo "# actions / floor: $total / $floor = $ratio (goal: $goal or less)"
-  if awk -v r="$ratio" -v g="$goal" 'BEGIN { exit !(r <= g) }'; then
-    ok "$mode: $total actions for a floor of $floor, $ratio times (goal $goal or less)"
-  else
-    not_ok "$mode: $total actions for a floor of $floor, $ratio times: more than $goal"
-  fi
+  figures="${count[activation]} activations, ${count[card]} card insertions, ${count[pin]} PIN entries, ${count[value]} typed values, ${count[confirmation]} confirmations, ${count[acknowledgement]} acknowledgements, ${count[navigation]} navigation; $total in all; actions / floor: $total / $floor = $ratio (goal: $goal or less)"
+  echo "# $mode: $figures"
 }
 
 finish () {
@@ -365,6 +420,7 @@ finish () {
 abort () {
   not_ok "the ceremony stopped at step '$label'"
   echo "# last screenshot: $last_shot"
+  echo "# when it stopped:"
   figures
   finish
 }
@@ -372,6 +428,11 @@ abort () {
 ceremony || abort
 ok "$mode: the first initialization was done by real input events, to the last Close"
 figures
+if awk -v r="$ratio" -v g="$goal" 'BEGIN { exit !(r <= g) }'; then
+  ok "$mode: $total actions for a floor of $floor, $ratio times (goal $goal or less)"
+else
+  not_ok "$mode: $total actions for a floor of $floor, $ratio times: more than $goal"
+fi
 
 # Every tab at the size the window opened with: nothing widened it.
 read -r now_w now_h < <(xdotool getwindowgeometry "$win" | awk '/Geometry/ { split($2, g, "x"); print g[1], g[2] }')
