@@ -131,6 +131,7 @@ await () {
       window) seen=$(ocr 0 0 "$win_w" "$win_h") ;;
       # The view switcher, and the row of operation buttons above it.
       tabs) seen=$(ocr 0 $((win_h - 50)) "$win_w" 50) ;;
+      heading) seen=$(ocr 0 55 $((win_w / 2)) 50) ;;
       buttons) seen=$(ocr 0 $((win_h - 160)) "$win_w" 110) ;;
     esac
     [[ "$(printf '%s' "$seen" | norm)" == *"$(printf '%s' "$text" | norm)"* ]] && return 0
@@ -236,7 +237,10 @@ submit () {
 
 # tab N NAME: show the page (Alt+N, or a click on its name in the view switcher).
 tab () {
-  label=tab-$2
+  label=tab-$(printf '%s' "$2" | tr ' A-Z' '-a-z')
+  # A person looks before pressing: the dialog before has gone.
+  for _ in $(seq 1 25); do dialog_geometry >/dev/null || break; sleep 0.2; done
+  sleep 0.3
   if [ "$mode" = keyboard ]; then
     act navigation key "alt+$1"
   else
@@ -245,8 +249,8 @@ tab () {
     await tabs "$2" 10 || return 1
     click navigation "$2" || return 1
   fi
-  sleep 0.5
-  shot "$label"
+  # The page's heading says the tab is shown.
+  await heading "$2" 10
 }
 # operation KEY BUTTON TITLE: start an operation (its mnemonic, or a click on its button) and
 # wait for its dialog.
