@@ -86,5 +86,6 @@ tke_administrators_page_update (TkeAdministratorsPage *self, TkeWorkspace *works
   g_return_if_fail (TKE_IS_ADMINISTRATORS_PAGE (self));
 
   tke_unit_page_fill (self->rows, self->differences_label, workspace, add_admin_rows,
-                      _ ("administrators"));
+                      _ ("The administrators of crypto units %1$s differ from those of crypto "
+                         "unit %2$u: all selected units should end up configured the same."));
 }

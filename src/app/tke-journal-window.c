@@ -40,8 +40,8 @@ append_entry (GString *out, json_t *entry)
                             json_string_value (json_object_get (value, "name")),
                             json_string_value (json_object_get (value, "ski")));
   json_array_foreach (units, i, value)
-    g_string_append_printf (out, _ ("    crypto unit %" JSON_INTEGER_FORMAT ": %s%s%s\n"),
-                            json_integer_value (json_object_get (value, "num")),
+    g_string_append_printf (out, _ ("    crypto unit %lld: %s%s%s\n"),
+                            (long long) json_integer_value (json_object_get (value, "num")),
                             json_string_value (json_object_get (value, "result")),
                             json_object_get (value, "message") ? " — " : "",
                             json_object_get (value, "message")

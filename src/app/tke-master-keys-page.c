@@ -89,5 +89,7 @@ tke_master_keys_page_update (TkeMasterKeysPage *self, TkeWorkspace *workspace)
   g_return_if_fail (TKE_IS_MASTER_KEYS_PAGE (self));
 
   tke_unit_page_fill (self->rows, self->differences_label, workspace, add_register_rows,
-                      _ ("master key registers"));
+                      _ ("The master key registers of crypto units %1$s differ from those of "
+                         "crypto unit %2$u: all selected units should end up configured the "
+                         "same."));
 }

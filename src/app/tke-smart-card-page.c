@@ -70,7 +70,8 @@ describe_card (const TkeCardInfo *info)
       return g_string_free (text, FALSE);
     }
   if (info->description != NULL && *info->description)
-    g_string_append_printf (text, " “%s”", info->description);
+    /* TRANSLATORS: the card's description, in the quotation marks of the language. */
+    g_string_append_printf (text, _ (" “%s”"), info->description);
   if (info->admin_name != NULL)
     g_string_append_printf (text, _ (" · administrator %s"), info->admin_name);
   g_string_append_printf (

@@ -81,5 +81,7 @@ tke_thresholds_page_update (TkeThresholdsPage *self, TkeWorkspace *workspace)
   g_return_if_fail (TKE_IS_THRESHOLDS_PAGE (self));
 
   tke_unit_page_fill (self->rows, self->differences_label, workspace, add_threshold_row,
-                      _ ("modes and thresholds"));
+                      _ ("The modes and thresholds of crypto units %1$s differ from those of "
+                         "crypto unit %2$u: all selected units should end up configured the "
+                         "same."));
 }

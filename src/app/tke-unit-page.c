@@ -9,7 +9,7 @@
 
 void
 tke_unit_page_fill (GListStore *rows, GtkLabel *differences_label, TkeWorkspace *workspace,
-                    TkeUnitRowsFunc add_rows, const char *what_differs)
+                    TkeUnitRowsFunc add_rows, const char *differ_format)
 {
   g_autoptr (GPtrArray) selected = tke_workspace_dup_selected (workspace);
   g_autoptr (GString) differing = g_string_new (NULL);
@@ -55,11 +55,10 @@ tke_unit_page_fill (GListStore *rows, GtkLabel *differences_label, TkeWorkspace 
 
   if (differing->len > 0)
     {
-      g_autofree char *text =
-          g_strdup_printf (_ ("The %s of crypto units %s differ from those of "
-                              "crypto unit %u: all selected units should end up "
-                              "configured the same."),
-                           what_differs, differing->str, reference_num);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+      g_autofree char *text = g_strdup_printf (differ_format, differing->str, reference_num);
+#pragma GCC diagnostic pop
       gtk_label_set_text (differences_label, text);
     }
   gtk_widget_set_visible (GTK_WIDGET (differences_label), differing->len > 0);

@@ -14,7 +14,9 @@ G_BEGIN_DECLS
  * the comparison). */
 typedef char *(*TkeUnitRowsFunc) (GListStore *rows, TkeCeremonyUnit *unit, json_t *state);
 
+/* differ_format: the whole sentence, translated, with %1$s for the numbers of the units that
+ * differ and %2$u for the one they are compared with. */
 void tke_unit_page_fill (GListStore *rows, GtkLabel *differences_label, TkeWorkspace *workspace,
-                         TkeUnitRowsFunc add_rows, const char *what_differs);
+                         TkeUnitRowsFunc add_rows, const char *differ_format);
 
 G_END_DECLS

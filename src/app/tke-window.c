@@ -364,15 +364,16 @@ dialog_destroyed (GtkWidget *dialog, TkeWindow *self)
 static char *
 units_subtitle (GPtrArray *units)
 {
-  GString *text;
+  g_autoptr (GString) nums = g_string_new (NULL);
 
   if (units == NULL)
     return g_strdup (_ ("Smart cards"));
-  text = g_string_new (units->len == 1 ? _ ("Crypto unit ") : _ ("Crypto units "));
   for (guint i = 0; i < units->len; i++)
-    g_string_append_printf (text, "%s%u", i ? ", " : "",
+    g_string_append_printf (nums, "%s%u", i ? ", " : "",
                             ((TkeCeremonyUnit *) units->pdata[i])->num);
-  return g_string_free (text, FALSE);
+  /* TRANSLATORS: %s is a list of crypto unit numbers, as "1, 2, 3". */
+  return g_strdup_printf (
+      g_dngettext (GETTEXT_PACKAGE, "Crypto unit %s", "Crypto units %s", units->len), nums->str);
 }
 
 static void
