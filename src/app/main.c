@@ -17,7 +17,9 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* TKE_LOCALEDIR: the translations of a build tree (its po/ directory), for running uninstalled. */
+  bindtextdomain (GETTEXT_PACKAGE,
+                  g_getenv ("TKE_LOCALEDIR") != NULL ? g_getenv ("TKE_LOCALEDIR") : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

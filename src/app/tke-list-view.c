@@ -24,7 +24,8 @@ bind_text_cell (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer u
   const char *text = tke_text_row_get_cell (row, GPOINTER_TO_UINT (user_data));
 
   gtk_label_set_text (GTK_LABEL (label), text);
-  /* A verification pattern is shown the way operators compare it: two lines, monospace. */
+  /* A verification pattern is shown the way operators compare it: lines of groups, digits of
+   * one width. */
   if (strchr (text, '\n') != NULL)
     gtk_widget_add_css_class (label, "tke-vp");
   else

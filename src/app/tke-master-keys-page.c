@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The Master keys tab: the new and current registers of each selected crypto unit, with their
- * verification patterns as two lines of 32 hex digits. */
+/* The Master keys tab: one row per selected crypto unit with its new and current registers,
+ * their verification patterns in groups of 4 digits, and one sentence on top when all the
+ * selected units agree. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -16,6 +17,7 @@ struct _TkeMasterKeysPage
 
   GtkColumnView *view;
   GtkWidget *empty_label;
+  GtkLabel *summary_label;
   GtkLabel *differences_label;
 
   GListStore *rows;
@@ -23,33 +25,104 @@ struct _TkeMasterKeysPage
 
 G_DEFINE_FINAL_TYPE (TkeMasterKeysPage, tke_master_keys_page, GTK_TYPE_BOX)
 
+/* A register as a cell: its state, and its VP in groups on two lines; "—" when it is empty. */
+static char *
+register_text (json_t *reg, guint8 vp[TKE_VP_LEN], gboolean *has_vp)
+{
+  const char *status = json_string_value (json_object_get (reg, "state"));
+  g_autofree char *vp_text = NULL;
+
+  *has_vp = g_strcmp0 (status, "Empty") != 0 &&
+            tke_vp_from_hex (json_string_value (json_object_get (reg, "vp")), vp, NULL);
+  vp_text = *has_vp ? tke_vp_format_two_lines (vp) : g_strdup ("—");
+  return g_strdup_printf ("%s\n%s", status != NULL ? status : _ ("unknown"), vp_text);
+}
+
 static char *
 add_register_rows (GListStore *rows, TkeCeremonyUnit *unit, json_t *state)
 {
   g_autofree char *num = g_strdup_printf ("%u", unit->num);
   json_t *registers = json_object_get (state, "registers");
-  GString *signature = g_string_new (NULL);
-  const char *names[] = { "new", "current" };
-  const char *labels[] = { _ ("New"), _ ("Current") };
+  guint8 vp[TKE_VP_LEN];
+  gboolean has_vp;
+  g_autofree char *new_text = register_text (json_object_get (registers, "new"), vp, &has_vp);
+  g_autofree char *current_text =
+      register_text (json_object_get (registers, "current"), vp, &has_vp);
+  const char *cells[] = { num, new_text, current_text, NULL };
+  g_autoptr (TkeTextRow) row = tke_text_row_new (unit->id, cells);
 
-  for (guint r = 0; r < G_N_ELEMENTS (names); r++)
+  g_list_store_append (rows, row);
+  return g_strdup_printf ("%s;%s", new_text, current_text);
+}
+
+/* One sentence on top when every selected unit holds the same registers. */
+static void
+update_summary (TkeMasterKeysPage *self, TkeWorkspace *workspace)
+{
+  g_autoptr (GPtrArray) selected = tke_workspace_dup_selected (workspace);
+  g_autoptr (GPtrArray) states = g_ptr_array_new ();
+  g_autofree char *first_new = NULL, *first_current = NULL;
+  g_autofree char *text = NULL;
+  guint8 new_vp[TKE_VP_LEN], current_vp[TKE_VP_LEN];
+  gboolean new_has_vp = FALSE, current_has_vp = FALSE;
+  guint n;
+
+  for (guint i = 0; selected != NULL && i < selected->len; i++)
     {
-      json_t *reg = json_object_get (registers, names[r]);
-      const char *status = json_string_value (json_object_get (reg, "state"));
-      const char *vp_hex = json_string_value (json_object_get (reg, "vp"));
-      guint8 vp[TKE_VP_LEN];
-      g_autofree char *vp_text = NULL;
+      json_t *state =
+          tke_workspace_get_state (workspace, ((TkeCeremonyUnit *) selected->pdata[i])->id);
 
-      vp_text = tke_vp_from_hex (vp_hex, vp, NULL) ? tke_vp_format_two_lines (vp) : g_strdup ("");
-      {
-        const char *cells[] = { num, labels[r], status ? status : "", vp_text, NULL };
-        g_autoptr (TkeTextRow) row = tke_text_row_new (unit->id, cells);
-
-        g_list_store_append (rows, row);
-      }
-      g_string_append_printf (signature, "%s:%s;", status, vp_hex);
+      /* A unit that could not be read: no summary, the rows say what is known. */
+      if (state == NULL)
+        {
+          g_ptr_array_set_size (states, 0);
+          break;
+        }
+      g_ptr_array_add (states, state);
     }
-  return g_string_free (signature, FALSE);
+  n = states->len;
+  for (guint i = 0; i < states->len && n > 0; i++)
+    {
+      json_t *registers = json_object_get (states->pdata[i], "registers");
+      g_autofree char *new_text =
+          register_text (json_object_get (registers, "new"), new_vp, &new_has_vp);
+      g_autofree char *current_text =
+          register_text (json_object_get (registers, "current"), current_vp, &current_has_vp);
+
+      if (i == 0)
+        {
+          first_new = g_steal_pointer (&new_text);
+          first_current = g_steal_pointer (&current_text);
+        }
+      else if (g_strcmp0 (new_text, first_new) != 0 || g_strcmp0 (current_text, first_current) != 0)
+        n = 0;
+    }
+  if (n > 0)
+    {
+      g_autofree char *new_short = new_has_vp ? tke_vp_format_short (new_vp) : NULL;
+      g_autofree char *current_short = current_has_vp ? tke_vp_format_short (current_vp) : NULL;
+      g_autofree char *new_part = NULL, *current_part = NULL;
+      json_t *registers = json_object_get (states->pdata[0], "registers");
+      const char *new_state =
+          json_string_value (json_object_get (json_object_get (registers, "new"), "state"));
+      const char *current_state =
+          json_string_value (json_object_get (json_object_get (registers, "current"), "state"));
+
+      new_part = new_short != NULL
+                     ? g_strdup_printf (_ ("new master key %s, VP %s"), new_state, new_short)
+                     : g_strdup_printf (_ ("new master key register %s"), new_state);
+      current_part =
+          current_short != NULL
+              ? g_strdup_printf (_ ("current master key %s, VP %s"), current_state, current_short)
+              : g_strdup_printf (_ ("current master key register %s"), current_state);
+      /* TRANSLATORS: "All 5 units agree: new master key register Empty; current master key
+       * Valid, VP c312 c787 4812 5a6b …". */
+      text = g_strdup_printf (
+          g_dngettext (GETTEXT_PACKAGE, "The %u unit: %s; %s", "All %u units agree: %s; %s", n), n,
+          new_part, current_part);
+    }
+  gtk_label_set_text (self->summary_label, text != NULL ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->summary_label), text != NULL);
 }
 
 static void
@@ -72,6 +145,7 @@ tke_master_keys_page_class_init (TkeMasterKeysPageClass *klass)
                                                "/io/github/opentke/Tke/ui/tke-master-keys-page.ui");
   gtk_widget_class_bind_template_child (widget_class, TkeMasterKeysPage, view);
   gtk_widget_class_bind_template_child (widget_class, TkeMasterKeysPage, empty_label);
+  gtk_widget_class_bind_template_child (widget_class, TkeMasterKeysPage, summary_label);
   gtk_widget_class_bind_template_child (widget_class, TkeMasterKeysPage, differences_label);
 }
 
@@ -92,4 +166,5 @@ tke_master_keys_page_update (TkeMasterKeysPage *self, TkeWorkspace *workspace)
                       _ ("The master key registers of crypto units %1$s differ from those of "
                          "crypto unit %2$u: all selected units should end up configured the "
                          "same."));
+  update_summary (self, workspace);
 }

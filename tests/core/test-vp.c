@@ -27,6 +27,7 @@ test_vp_hex_round_trip (void)
   g_autofree char *hex = NULL;
   g_autofree char *upper = NULL;
   g_autofree char *two = NULL;
+  g_autofree char *short_form = NULL;
   g_autoptr (GError) error = NULL;
 
   for (guint i = 0; i < sizeof key; i++)
@@ -40,9 +41,23 @@ test_vp_hex_round_trip (void)
   g_assert_no_error (error);
   g_assert_cmpmem (back, sizeof back, vp, sizeof vp);
 
+  /* Two lines of 8 groups of 4 digits, the digits those of the hex form. */
   two = tke_vp_format_two_lines (vp);
-  g_assert_cmpuint (strlen (two), ==, 65);
-  g_assert_cmpint (two[32], ==, '\n');
+  g_assert_cmpuint (strlen (two), ==, 79);
+  g_assert_cmpint (two[39], ==, '\n');
+  g_assert_cmpint (two[4], ==, ' ');
+  {
+    g_autofree char *digits = g_strdup (two);
+
+    g_strdelimit (digits, " \n", '.');
+    for (char *from = digits, *to = digits;; from++)
+      if (*from != '.' && (*to++ = *from) == '\0')
+        break;
+    g_assert_cmpstr (digits, ==, hex);
+  }
+  short_form = tke_vp_format_short (vp);
+  g_assert_cmpint (strncmp (short_form, two, 19), ==, 0);
+  g_assert_true (g_str_has_suffix (short_form, " …"));
 }
 
 static void

@@ -70,6 +70,21 @@ char *
 tke_vp_format_two_lines (const guint8 vp[TKE_VP_LEN])
 {
   g_autofree char *hex = tke_vp_to_hex (vp);
+  GString *text = g_string_sized_new (TKE_VP_HEX_LEN + 16);
 
-  return g_strdup_printf ("%.32s\n%.32s", hex, hex + 32);
+  for (guint g = 0; g < TKE_VP_HEX_LEN / 4; g++)
+    {
+      if (g > 0)
+        g_string_append_c (text, g == TKE_VP_HEX_LEN / 8 ? '\n' : ' ');
+      g_string_append_len (text, hex + 4 * g, 4);
+    }
+  return g_string_free (text, FALSE);
+}
+
+char *
+tke_vp_format_short (const guint8 vp[TKE_VP_LEN])
+{
+  g_autofree char *hex = tke_vp_to_hex (vp);
+
+  return g_strdup_printf ("%.4s %.4s %.4s %.4s …", hex, hex + 4, hex + 8, hex + 12);
 }

@@ -15,7 +15,10 @@ void tke_vp_compute (const guint8 *key, gsize key_len, guint8 vp[TKE_VP_LEN]);
 char *tke_vp_to_hex (const guint8 vp[TKE_VP_LEN]);
 /* Accepts 64 hex digits in either case; anything else is an error. */
 gboolean tke_vp_from_hex (const char *hex, guint8 vp[TKE_VP_LEN], GError **error);
-/* The way the registers are shown: two lines of 32 hex digits. */
+/* The way a VP is shown to be compared: two lines of 8 groups of 4 hex digits,
+ * "c312 c787 4812 …\n…". */
 char *tke_vp_format_two_lines (const guint8 vp[TKE_VP_LEN]);
+/* The start of a VP where it names a key already shown in full: "c312 c787 4812 5a6b …". */
+char *tke_vp_format_short (const guint8 vp[TKE_VP_LEN]);
 
 G_END_DECLS
