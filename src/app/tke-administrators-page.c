@@ -7,6 +7,7 @@
 #include "tke-administrators-page.h"
 #include "tke-list-view.h"
 #include "tke-unit-page.h"
+#include "tke-vp.h"
 
 struct _TkeAdministratorsPage
 {
@@ -32,12 +33,21 @@ add_admin_rows (GListStore *rows, TkeCeremonyUnit *unit, json_t *state)
 
   json_array_foreach (admins, i, admin)
     {
-      const char *cells[] = { num, json_string_value (json_object_get (admin, "name")),
-                              json_string_value (json_object_get (admin, "ski")), NULL };
+      const char *ski = json_string_value (json_object_get (admin, "ski"));
+      g_autofree char *ski_short = tke_hex_format_short (ski);
+      g_autofree char *ski_full = tke_hex_format_groups (ski);
+      /* TRANSLATORS: the tooltip of an administrator's SKI; %s is the whole of it. */
+      g_autofree char *tooltip = g_strdup_printf (
+          _ ("Subject key identifier: the SHA-256 hash of the administrator's public key, the "
+             "same on the card and on every unit.\n%s"),
+          ski_full);
+      const char *cells[] = { num, json_string_value (json_object_get (admin, "name")), ski_short,
+                              NULL };
       g_autoptr (TkeTextRow) row = tke_text_row_new (unit->id, cells);
 
+      tke_text_row_set_tooltip (row, 2, tooltip);
       g_list_store_append (rows, row);
-      g_string_append_printf (signature, "%s;", cells[2]);
+      g_string_append_printf (signature, "%s;", ski != NULL ? ski : "");
     }
   if (json_array_size (admins) == 0)
     {

@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "tke-application.h"
+#include "tke-demo-world.h"
 #include "tke-dialog-placement.h"
 #include "tke-preferences-window.h"
 #include "tke-window.h"
@@ -18,6 +19,8 @@ struct _TkeApplication
 
   GSettings *settings;
   gboolean demo;
+  /* Started as `tke --demo`: the demo's world is printed for scripts and for tkectl. */
+  gboolean announce_demo;
 };
 
 G_DEFINE_FINAL_TYPE (TkeApplication, tke_application, ADW_TYPE_APPLICATION)
@@ -87,7 +90,7 @@ tke_application_handle_local_options (GApplication *app, GVariantDict *options)
     }
 
   if (g_variant_dict_contains (options, "demo"))
-    self->demo = TRUE;
+    self->demo = self->announce_demo = TRUE;
 
   return G_APPLICATION_CLASS (tke_application_parent_class)->handle_local_options (app, options);
 }
@@ -162,6 +165,18 @@ tke_application_activate (GApplication *app)
           g_printerr ("tke: %s\n", error->message);
           g_application_quit (app);
           return;
+        }
+      /* For scripts and for tkectl beside the demo (docs/ceremony-guide.md): where its world is. */
+      if (self->announce_demo && tke_window_get_demo_world (TKE_WINDOW (window)) != NULL)
+        {
+          TkeDemoWorld *demo = tke_window_get_demo_world (TKE_WINDOW (window));
+
+          g_print (
+              "Demo crypto unit service: %s\nCertificate SHA-256: %s\nAPI key: %s\n"
+              "Demo folder (removed at exit): %s\n",
+              tke_demo_world_get_service_url (demo), tke_demo_world_get_service_fingerprint (demo),
+              tke_demo_world_get_service_api_key (demo), tke_demo_world_get_workspace_dir (demo));
+          fflush (stdout);
         }
       if (g_strcmp0 (g_getenv ("TKE_EXIT_AFTER_FIRST_FRAME"), "1") == 0)
         g_signal_connect_after (window, "realize", G_CALLBACK (tke_application_window_realized),

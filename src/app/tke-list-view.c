@@ -24,6 +24,7 @@ bind_text_cell (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer u
   const char *text = tke_text_row_get_cell (row, GPOINTER_TO_UINT (user_data));
 
   gtk_label_set_text (GTK_LABEL (label), text);
+  gtk_widget_set_tooltip_text (label, tke_text_row_get_tooltip (row, GPOINTER_TO_UINT (user_data)));
   /* A verification pattern is shown the way operators compare it: lines of groups, digits of
    * one width. */
   if (strchr (text, '\n') != NULL)

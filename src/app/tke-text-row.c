@@ -11,6 +11,8 @@ struct _TkeTextRow
 
   char *key;
   GStrv cells;
+  /* Per cell, what the cell's tooltip says in full; NULL for none. */
+  char **tooltips;
   gboolean checked;
   gboolean marked;
 };
@@ -32,6 +34,10 @@ tke_text_row_finalize (GObject *object)
   TkeTextRow *self = TKE_TEXT_ROW (object);
 
   g_free (self->key);
+  if (self->tooltips != NULL)
+    for (guint i = 0; self->cells[i] != NULL; i++)
+      g_free (self->tooltips[i]);
+  g_free (self->tooltips);
   g_strfreev (self->cells);
 
   G_OBJECT_CLASS (tke_text_row_parent_class)->finalize (object);
@@ -89,6 +95,24 @@ tke_text_row_init (TkeTextRow *self)
 {
 }
 
+/* Every cell may hold what a card or a unit said: shown, never interpreted. A line break is
+ * the cell's own layout (a VP on two lines): text from outside comes escaped already, with
+ * its own line breaks as \x0a, so only the lines are escaped here. */
+static char *
+escape_lines (const char *text)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (guint l = 0; lines[l] != NULL; l++)
+    {
+      char *escaped = tke_text_escape (lines[l], -1);
+
+      g_free (lines[l]);
+      lines[l] = escaped;
+    }
+  return g_strjoinv ("\n", lines);
+}
+
 TkeTextRow *
 tke_text_row_new (const char *key, const char *const *cells)
 {
@@ -98,24 +122,34 @@ tke_text_row_new (const char *key, const char *const *cells)
 
   self = g_object_new (TKE_TYPE_TEXT_ROW, NULL);
   self->key = g_strdup (key);
-  /* Every cell may hold what a card or a unit said: shown, never interpreted. A line break is
-   * the cell's own layout (a VP on two lines): text from outside comes escaped already, with
-   * its own line breaks as \x0a, so only the lines are escaped here. */
   self->cells = g_new0 (char *, g_strv_length ((char **) cells) + 1);
   for (guint i = 0; cells[i] != NULL; i++)
-    {
-      g_auto (GStrv) lines = g_strsplit (cells[i], "\n", -1);
-
-      for (guint l = 0; lines[l] != NULL; l++)
-        {
-          char *escaped = tke_text_escape (lines[l], -1);
-
-          g_free (lines[l]);
-          lines[l] = escaped;
-        }
-      self->cells[i] = g_strjoinv ("\n", lines);
-    }
+    self->cells[i] = escape_lines (cells[i]);
   return self;
+}
+
+void
+tke_text_row_set_tooltip (TkeTextRow *self, guint column, const char *tooltip)
+{
+  guint n;
+
+  g_return_if_fail (TKE_IS_TEXT_ROW (self));
+  n = g_strv_length (self->cells);
+  g_return_if_fail (column < n);
+
+  if (self->tooltips == NULL)
+    self->tooltips = g_new0 (char *, n);
+  g_free (self->tooltips[column]);
+  self->tooltips[column] = tooltip != NULL ? escape_lines (tooltip) : NULL;
+}
+
+const char *
+tke_text_row_get_tooltip (TkeTextRow *self, guint column)
+{
+  g_return_val_if_fail (TKE_IS_TEXT_ROW (self), NULL);
+  if (self->tooltips == NULL || column >= g_strv_length (self->cells))
+    return NULL;
+  return self->tooltips[column];
 }
 
 const char *

@@ -14,6 +14,9 @@ G_DECLARE_FINAL_TYPE (TkeTextRow, tke_text_row, TKE, TEXT_ROW, GObject)
 TkeTextRow *tke_text_row_new (const char *key, const char *const *cells);
 const char *tke_text_row_get_key (TkeTextRow *self);
 const char *tke_text_row_get_cell (TkeTextRow *self, guint column);
+/* What a cell shows in short, in full: its tooltip (escaped like the cells). */
+void tke_text_row_set_tooltip (TkeTextRow *self, guint column, const char *tooltip);
+const char *tke_text_row_get_tooltip (TkeTextRow *self, guint column);
 /* Rows that differ from the other selected units are marked. */
 void tke_text_row_set_marked (TkeTextRow *self, gboolean marked);
 gboolean tke_text_row_get_marked (TkeTextRow *self);

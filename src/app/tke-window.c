@@ -761,14 +761,6 @@ tke_window_setup (TkeWindow *self, TkeApplication *app, GError **error)
       self->demo = tke_demo_world_new (error);
       if (self->demo == NULL)
         return FALSE;
-      /* For scripts and for tkectl beside the demo (docs/ceremony-guide.md): where its world is. */
-      g_print ("Demo crypto unit service: %s\nCertificate SHA-256: %s\nAPI key: %s\n"
-               "Demo folder (removed at exit): %s\n",
-               tke_demo_world_get_service_url (self->demo),
-               tke_demo_world_get_service_fingerprint (self->demo),
-               tke_demo_world_get_service_api_key (self->demo),
-               tke_demo_world_get_workspace_dir (self->demo));
-      fflush (stdout);
       self->readers = g_object_ref (tke_demo_world_get_reader_manager (self->demo));
       workspace_dir = g_strdup (tke_demo_world_get_workspace_dir (self->demo));
       /* The demo forgets its selection with its world. */

@@ -58,6 +58,15 @@ test_vp_hex_round_trip (void)
   short_form = tke_vp_format_short (vp);
   g_assert_cmpint (strncmp (short_form, two, 19), ==, 0);
   g_assert_true (g_str_has_suffix (short_form, " …"));
+  {
+    g_autofree char *groups = tke_hex_format_groups ("0123456789abcdef01");
+    g_autofree char *brief = tke_hex_format_short ("0123456789");
+    g_autofree char *none = tke_hex_format_groups (NULL);
+
+    g_assert_cmpstr (groups, ==, "0123 4567 89ab cdef 01");
+    g_assert_cmpstr (brief, ==, "0123 4567 89");
+    g_assert_cmpstr (none, ==, "");
+  }
 }
 
 static void

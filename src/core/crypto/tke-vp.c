@@ -86,5 +86,32 @@ tke_vp_format_short (const guint8 vp[TKE_VP_LEN])
 {
   g_autofree char *hex = tke_vp_to_hex (vp);
 
-  return g_strdup_printf ("%.4s %.4s %.4s %.4s …", hex, hex + 4, hex + 8, hex + 12);
+  return tke_hex_format_short (hex);
+}
+
+char *
+tke_hex_format_groups (const char *hex)
+{
+  GString *text = g_string_new (NULL);
+  gsize len = hex != NULL ? strlen (hex) : 0;
+
+  for (gsize i = 0; i < len; i += 4)
+    {
+      if (i > 0)
+        g_string_append_c (text, ' ');
+      g_string_append_len (text, hex + i, MIN (4, len - i));
+    }
+  return g_string_free (text, FALSE);
+}
+
+char *
+tke_hex_format_short (const char *hex)
+{
+  g_autofree char *groups = tke_hex_format_groups (hex);
+
+  /* 4 groups of 4 and their 3 spaces. */
+  if (strlen (groups) <= 19)
+    return g_steal_pointer (&groups);
+  groups[19] = '\0';
+  return g_strconcat (groups, " …", NULL);
 }

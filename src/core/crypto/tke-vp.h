@@ -21,4 +21,9 @@ char *tke_vp_format_two_lines (const guint8 vp[TKE_VP_LEN]);
 /* The start of a VP where it names a key already shown in full: "c312 c787 4812 5a6b …". */
 char *tke_vp_format_short (const guint8 vp[TKE_VP_LEN]);
 
+/* Any hex string (a VP, an SKI) the way a person compares it: groups of 4 digits on one line,
+ * or its first 4 groups and "…" where the whole is a tooltip away. NULL gives "". */
+char *tke_hex_format_groups (const char *hex);
+char *tke_hex_format_short (const char *hex);
+
 G_END_DECLS
