@@ -135,10 +135,6 @@ await () {
       buttons) seen=$(ocr 0 $((win_h - 160)) "$win_w" 110) ;;
     esac
     [[ "$(printf '%s' "$seen" | norm)" == *"$(printf '%s' "$text" | norm)"* ]] && return 0
-    if [ "$where" = dialog ] && [ -n "$geometry" ]; then
-      seen=$(ocr "$dx" "$dy" "$dw" "$dh" -negate)
-      [[ "$(printf '%s' "$seen" | norm)" == *"$(printf '%s' "$text" | norm)"* ]] && return 0
-    fi
     if [ $SECONDS -ge $end ]; then
       echo "# waited ${secs}s for \"$text\" in the $where at step '$label'; read: $seen"
       return 1
