@@ -182,6 +182,12 @@ if [ -n "$bx" ]; then
   sleep 0.3
   shot connect-dialog
   xdotool key alt+o
+  # The "connected" toast lasts a few seconds, less than reading a whole screen takes on a loaded
+  # machine: pictures of the lower half are taken now and read later.
+  for i in $(seq 1 12); do
+    import -window root -crop 1280x400+0+400 +repage "toast-$i.png" 2>/dev/null
+    sleep 0.4
+  done
 fi
 for _ in $(seq 1 15); do
   sleep 1
@@ -213,9 +219,9 @@ fi
 # The "connected" toast is above the row of buttons, not over it. Its light text on a dark
 # ground is read from the lower half of the screen, negated.
 toast_y=''
-for try in $(seq 1 8); do
-  [ "$try" = 1 ] || { sleep 0.5; shot connected; }
-  convert "$shots/real-input-connected.png" -crop 1280x400+0+400 +repage -negate toast.png
+for try in $(seq 1 12); do
+  [ -f "toast-$try.png" ] || continue
+  convert "toast-$try.png" -negate toast.png
   tesseract toast.png toast --psm 6 tsv >/dev/null 2>&1
   toast_y=$(awk -F'\t' 'index($12, "connected;") == 1 { print $8 + int($10 / 2); exit }' toast.tsv)
   [ -n "$toast_y" ] && { toast_y=$((toast_y + 400)); break; }
