@@ -302,7 +302,13 @@ rx=$(word_x repin-tab Re-pin)
 ry=$(word_y repin-tab Re-pin)
 if [ -n "$rx" ]; then
   xdotool mousemove $((rx + 20)) "$ry" click 1
-  sleep 1
+  # The number is typed once its dialog is there: on a loaded machine it takes more than a
+  # second, and the digit went to the main window.
+  for _ in $(seq 1 50); do
+    [ "$(xdotool search --onlyvisible --name . 2>/dev/null | grep -vcx "$win")" -gt 0 ] && break
+    sleep 0.2
+  done
+  sleep 0.5
   xdotool type 1
   xdotool key Return
   for _ in $(seq 1 10); do
