@@ -30,6 +30,9 @@ for tool in Xvfb xdotool tesseract import convert dbus-daemon python3; do
   command -v "$tool" >/dev/null || { echo "Bail out! $tool is missing (build-aux/setup.sh --test)"; exit 1; }
 done
 
+# shellcheck source=../lib/x-session.sh
+. "${TKE_SOURCE_ROOT:-$(dirname "$0")/../..}/tests/lib/x-session.sh"
+
 work=$(mktemp -d)
 pids=()
 tke_pid=''
@@ -40,19 +43,11 @@ cleanup () {
 }
 trap cleanup EXIT
 cd "$work" || exit 1
-mkdir -p "$shots" home
+mkdir -p "$shots"
 rm -f "$shots/real-input-demo-$mode-"*.png
-export HOME=$work/home XDG_CONFIG_HOME=$work/home/.config XDG_DATA_HOME=$work/home/.local/share
-export GSETTINGS_BACKEND=memory GSETTINGS_SCHEMA_DIR=$build/data GTK_A11Y=none NO_AT_BRIDGE=1
-export OMP_THREAD_LIMIT=1
+isolate_home "$work"
 
-Xvfb -displayfd 5 -screen 0 1280x800x24 5>display >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s display ] && break; sleep 0.1; done
-export DISPLAY=:$(head -n 1 display)
-dbus-daemon --session --fork --print-address=6 --print-pid=7 6>bus 7>bus.pid
-export DBUS_SESSION_BUS_ADDRESS=$(head -n 1 bus)
-pids+=("$(cat bus.pid)")
+start_x_session
 
 "$tke" --demo >demo.out 2>demo.err &
 tke_pid=$!

@@ -43,6 +43,9 @@ unshare -m true 2>/dev/null || skip_all "unshare -m is not allowed here (the rel
 exec 9>/tmp/tke-vpcd.lock
 flock -w 600 9 || { echo "Bail out! /tmp/tke-vpcd.lock stayed taken for 10 minutes"; exit 1; }
 
+# shellcheck source=../lib/x-session.sh
+. "${TKE_SOURCE_ROOT:-$(dirname "$0")/../..}/tests/lib/x-session.sh"
+
 work=$(mktemp -d)
 pids=()
 tke_pid=''
@@ -53,9 +56,8 @@ cleanup () {
 }
 trap cleanup EXIT
 cd "$work" || exit 1
-mkdir -p "$shots" home
-export HOME=$work/home XDG_CONFIG_HOME=$work/home/.config XDG_DATA_HOME=$work/home/.local/share
-export GSETTINGS_BACKEND=memory GSETTINGS_SCHEMA_DIR=$build/data GTK_A11Y=none NO_AT_BRIDGE=1
+mkdir -p "$shots"
+isolate_home "$work"
 
 card_state () {
   opensc-tool -l 2>/dev/null | awk -v r="Virtual PCD 00 0$1" 'index($0, r) { print $2 }'
@@ -83,13 +85,7 @@ fp=$(sed -n 's/^Certificate SHA-256: //p' softunit.out)
 api_key=$(sed -n 's/^API key: //p' softunit.out)
 [ -n "$api_key" ] || { echo "Bail out! tke-softunit did not start"; diag softunit.err; exit 1; }
 
-Xvfb -displayfd 5 -screen 0 1280x800x24 5>display >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s display ] && break; sleep 0.1; done
-export DISPLAY=:$(head -n 1 display)
-dbus-daemon --session --fork --print-address=6 --print-pid=7 6>bus 7>bus.pid
-export DBUS_SESSION_BUS_ADDRESS=$(head -n 1 bus)
-pids+=("$(cat bus.pid)")
+start_x_session
 
 # shot NAME: a screenshot of the whole screen, kept in the build dir; its words with their
 # positions (tesseract TSV: ... left top width height conf text) in NAME.tsv.

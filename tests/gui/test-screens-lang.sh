@@ -28,6 +28,9 @@ done
 [ -f "$build/po/$lang/LC_MESSAGES/opentke.mo" ] ||
   { echo "Bail out! $build/po/$lang/LC_MESSAGES/opentke.mo is not built"; exit 1; }
 
+# shellcheck source=../lib/x-session.sh
+. "${TKE_SOURCE_ROOT:-$(dirname "$0")/../..}/tests/lib/x-session.sh"
+
 work=$(mktemp -d)
 pids=()
 tke_pid=''
@@ -38,11 +41,9 @@ cleanup () {
 }
 trap cleanup EXIT
 cd "$work" || exit 1
-mkdir -p "$shots" home
+mkdir -p "$shots"
 rm -f "$shots/lang-$lang-"*.png
-export HOME=$work/home XDG_CONFIG_HOME=$work/home/.config XDG_DATA_HOME=$work/home/.local/share
-export GSETTINGS_BACKEND=memory GSETTINGS_SCHEMA_DIR=$build/data GTK_A11Y=none NO_AT_BRIDGE=1
-export OMP_THREAD_LIMIT=1
+isolate_home "$work"
 # C.UTF-8 is not "C": gettext follows LANGUAGE with it, and no other locale has to be made.
 export LANG=C.UTF-8 LANGUAGE=$lang TKE_LOCALEDIR=$build/po
 unset LC_ALL LC_MESSAGES
@@ -53,13 +54,7 @@ translated () {
     awk -v id="msgid \"$1\"" '$0 == id { getline; sub(/^msgstr "/, ""); sub(/"$/, ""); print; exit }'
 }
 
-Xvfb -displayfd 5 -screen 0 1280x800x24 5>display >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s display ] && break; sleep 0.1; done
-export DISPLAY=:$(head -n 1 display)
-dbus-daemon --session --fork --print-address=6 --print-pid=7 6>bus 7>bus.pid
-export DBUS_SESSION_BUS_ADDRESS=$(head -n 1 bus)
-pids+=("$(cat bus.pid)")
+start_x_session
 
 "$tke" --demo >demo.out 2>demo.err &
 tke_pid=$!
