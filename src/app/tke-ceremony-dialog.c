@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tke-accessible.h"
 #include "tke-ceremony-dialog.h"
 #include "tke-demo-card-picker.h"
 
@@ -198,6 +199,27 @@ set_visible_only (TkeCeremonyDialog *self, GtkWidget *visible)
     gtk_widget_set_visible (inputs[i], inputs[i] == visible);
 }
 
+/* A screen reader says the question when its field takes the focus: the fields are named by
+ * the question's title and described by its message. */
+static void
+name_fields (TkeCeremonyDialog *self, TkePrompt *prompt)
+{
+  GtkWidget *fields[] = { GTK_WIDGET (self->pin_entry), GTK_WIDGET (self->text_entry),
+                          GTK_WIDGET (self->number_spin), GTK_WIDGET (self->choices_list) };
+  const char *title = tke_prompt_get_title (prompt);
+  const char *message = tke_prompt_get_message (prompt) ? tke_prompt_get_message (prompt) : "";
+  /* TRANSLATORS: the name of the field where a new PIN or PUK is typed a second time; %s is
+   * what the first field asks for, as "New PIN". */
+  g_autofree char *repeated = g_strdup_printf (_ ("%s, once more"), title);
+
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (fields[i]), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                    title, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message, -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->pin_repeat_entry),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, repeated,
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message, -1);
+}
+
 static void
 on_ask (TkeGuiPrompter *prompter, TkePrompt *prompt, TkeCeremonyDialog *self)
 {
@@ -205,6 +227,7 @@ on_ask (TkeGuiPrompter *prompter, TkePrompt *prompt, TkeCeremonyDialog *self)
 
   g_set_object (&self->prompt, prompt);
   gtk_label_set_text (self->question_title, tke_prompt_get_title (prompt));
+  name_fields (self, prompt);
   gtk_label_set_text (self->question_message,
                       tke_prompt_get_message (prompt) ? tke_prompt_get_message (prompt) : "");
   gtk_label_set_text (self->question_detail, "");
@@ -611,6 +634,7 @@ tke_ceremony_dialog_init (TkeCeremonyDialog *self)
   }
   gtk_widget_set_visible (GTK_WIDGET (self->close_button), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->retry_button), FALSE);
+  tke_accessible_name_buttons (GTK_WIDGET (self));
   show_page (self, "working");
 }
 

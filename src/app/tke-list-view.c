@@ -77,6 +77,29 @@ update_placeholder (GListModel *model, guint position, guint removed, guint adde
   gtk_widget_set_visible (placeholder, g_list_model_get_n_items (model) == 0);
 }
 
+/* A table is one stop of the Tab chain: the arrow keys move between its rows (GtkListBase does
+ * that), and Tab or Shift+Tab leaves it for the next or previous control, where GTK 4.8 would
+ * stop at every row. The table is taken out of the chain while the window's focus moves on. */
+static gboolean
+on_view_key (GtkEventControllerKey *controller, guint keyval, guint keycode, GdkModifierType state,
+             GtkWidget *view)
+{
+  GtkDirectionType direction;
+  GtkRoot *root = gtk_widget_get_root (view);
+  gboolean moved;
+
+  if (keyval != GDK_KEY_Tab && keyval != GDK_KEY_KP_Tab && keyval != GDK_KEY_ISO_Left_Tab)
+    return FALSE;
+  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK)) != 0 || root == NULL)
+    return FALSE;
+  direction = keyval == GDK_KEY_ISO_Left_Tab || (state & GDK_SHIFT_MASK) != 0 ? GTK_DIR_TAB_BACKWARD
+                                                                              : GTK_DIR_TAB_FORWARD;
+  gtk_widget_set_can_focus (view, FALSE);
+  moved = gtk_widget_child_focus (GTK_WIDGET (root), direction);
+  gtk_widget_set_can_focus (view, TRUE);
+  return moved;
+}
+
 GListStore *
 tke_list_view_setup (GtkColumnView *view, GtkWidget *empty_placeholder)
 {
@@ -96,6 +119,14 @@ tke_list_view_setup (GtkColumnView *view, GtkWidget *empty_placeholder)
       g_signal_connect (factory, "bind", G_CALLBACK (bind_text_cell), GUINT_TO_POINTER (i));
       gtk_column_view_column_set_factory (column, factory);
     }
+
+  {
+    GtkEventController *keys = gtk_event_controller_key_new ();
+
+    gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+    g_signal_connect (keys, "key-pressed", G_CALLBACK (on_view_key), view);
+    gtk_widget_add_controller (GTK_WIDGET (view), keys);
+  }
 
   store = g_list_store_new (TKE_TYPE_TEXT_ROW);
   selection = gtk_no_selection_new (G_LIST_MODEL (store));
@@ -125,4 +156,31 @@ tke_list_view_set_check_column (GtkColumnView *view, guint column_index)
   g_signal_connect (factory, "bind", G_CALLBACK (bind_check_cell), NULL);
   g_signal_connect (factory, "unbind", G_CALLBACK (unbind_check_cell), NULL);
   gtk_column_view_column_set_factory (column, factory);
+}
+
+void
+tke_list_view_set_rows (GListStore *store, GPtrArray *rows)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (store));
+  gboolean same = n == rows->len;
+
+  g_return_if_fail (G_IS_LIST_STORE (store));
+
+  for (guint i = 0; i < n && same; i++)
+    {
+      g_autoptr (TkeTextRow) old = g_list_model_get_item (G_LIST_MODEL (store), i);
+
+      same = tke_text_row_same_text (old, rows->pdata[i]);
+    }
+  if (!same)
+    {
+      g_list_store_splice (store, 0, n, rows->pdata, rows->len);
+      return;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (TkeTextRow) old = g_list_model_get_item (G_LIST_MODEL (store), i);
+
+      tke_text_row_set_checked (old, tke_text_row_get_checked (rows->pdata[i]));
+    }
 }

@@ -13,5 +13,8 @@ G_BEGIN_DECLS
 GListStore *tke_list_view_setup (GtkColumnView *view, GtkWidget *empty_placeholder);
 /* Makes column a check box bound to each row's "checked". */
 void tke_list_view_set_check_column (GtkColumnView *view, guint column);
+/* Puts rows (of TkeTextRow) in store. Rows that show the same as those there only pass on their
+ * tick, so the focus stays on the row it was on when a tick changes the workspace. */
+void tke_list_view_set_rows (GListStore *store, GPtrArray *rows);
 
 G_END_DECLS

@@ -197,3 +197,18 @@ tke_text_row_get_checked (TkeTextRow *self)
   g_return_val_if_fail (TKE_IS_TEXT_ROW (self), FALSE);
   return self->checked;
 }
+
+gboolean
+tke_text_row_same_text (TkeTextRow *self, TkeTextRow *other)
+{
+  g_return_val_if_fail (TKE_IS_TEXT_ROW (self), FALSE);
+  g_return_val_if_fail (TKE_IS_TEXT_ROW (other), FALSE);
+
+  if (g_strcmp0 (self->key, other->key) != 0 || self->marked != other->marked ||
+      !g_strv_equal ((const char *const *) self->cells, (const char *const *) other->cells))
+    return FALSE;
+  for (guint i = 0; self->cells[i] != NULL; i++)
+    if (g_strcmp0 (tke_text_row_get_tooltip (self, i), tke_text_row_get_tooltip (other, i)) != 0)
+      return FALSE;
+  return TRUE;
+}

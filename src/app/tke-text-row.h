@@ -22,5 +22,7 @@ void tke_text_row_set_marked (TkeTextRow *self, gboolean marked);
 gboolean tke_text_row_get_marked (TkeTextRow *self);
 void tke_text_row_set_checked (TkeTextRow *self, gboolean checked);
 gboolean tke_text_row_get_checked (TkeTextRow *self);
+/* Whether both rows show the same: key, cells, tooltips and mark (not the tick). */
+gboolean tke_text_row_same_text (TkeTextRow *self, TkeTextRow *other);
 
 G_END_DECLS

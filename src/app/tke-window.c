@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tke-accessible.h"
 #include "tke-administrators-page.h"
 #include "tke-ceremony-dialog.h"
 #include "tke-ceremony-worker.h"
@@ -137,6 +138,7 @@ ensure_visible_page (TkeWindow *self)
     }
   else
     return;
+  tke_accessible_name_buttons (GTK_WIDGET (self));
   if (self->workspace != NULL)
     workspace_changed (self->workspace, self);
 }
@@ -887,6 +889,7 @@ tke_window_init (TkeWindow *self)
   g_signal_connect_swapped (self->stack, "notify::visible-child-name",
                             G_CALLBACK (ensure_visible_page), self);
   self->cancellable = g_cancellable_new ();
+  tke_accessible_name_buttons (GTK_WIDGET (self));
 }
 
 TkeWindow *
