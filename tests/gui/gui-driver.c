@@ -12,6 +12,7 @@
 #include "tke-gui-prompter.h"
 #include "tke-journal-window.h"
 #include "tke-secmem.h"
+#include "tke-text-row.h"
 #include "tke-unit-client.h"
 #include "tke-workspace.h"
 
@@ -108,6 +109,60 @@ gui_driver_screenshot_tabs (GuiDriver *gui)
       while (g_get_monotonic_time () < until)
         g_main_context_iteration (NULL, FALSE);
       gui_driver_screenshot (gui, GTK_WIDGET (gui->window), name);
+    }
+}
+
+/* The rows the visible tab's table shows. */
+static GListModel *
+visible_rows (GuiDriver *gui, const char *tab)
+{
+  g_autoptr (GPtrArray) views = g_ptr_array_new ();
+  gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+
+  g_action_group_activate_action (G_ACTION_GROUP (gui->window), "show-page",
+                                  g_variant_new_string (tab));
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+  gui_driver_collect (GTK_WIDGET (gui->window), GTK_TYPE_COLUMN_VIEW, views);
+  g_assert_cmpuint (views->len, ==, 1);
+  return G_LIST_MODEL (gtk_column_view_get_model (views->pdata[0]));
+}
+
+void
+gui_driver_assert_jargon_explained (GuiDriver *gui)
+{
+  GListModel *rows = visible_rows (gui, "administrators");
+
+  /* An SKI is its first 16 digits in groups in the cell, the whole of it in the tooltip. */
+  g_assert_cmpuint (g_list_model_get_n_items (rows), >, 0);
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr (TkeTextRow) row = g_list_model_get_item (rows, i);
+      const char *cell = tke_text_row_get_cell (row, 2);
+      const char *tooltip = tke_text_row_get_tooltip (row, 2);
+      g_autofree char *digits = g_strndup (cell, 19);
+
+      g_assert_true (g_regex_match_simple ("^([0-9a-f]{4} ){4}…$", cell, 0, 0));
+      g_assert_nonnull (tooltip);
+      g_assert_true (g_str_has_prefix (tooltip, "Subject key identifier: "));
+      g_assert_true (g_regex_match_simple ("\\n([0-9a-f]{4} ){15}[0-9a-f]{4}$", tooltip, 0, 0));
+      g_assert_nonnull (strstr (tooltip, digits));
+    }
+
+  /* A LOCATION reads as its four parts; the tooltip names them and keeps the form given. */
+  rows = visible_rows (gui, "crypto-units");
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, 5);
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr (TkeTextRow) row = g_list_model_get_item (rows, i);
+      const char *cell = tke_text_row_get_cell (row, 4);
+      const char *tooltip = tke_text_row_get_tooltip (row, 4);
+
+      g_assert_true (g_regex_match_simple ("^[^][]+ · [^][]+ · 1 · [1-5]$", cell, 0, 0));
+      g_assert_nonnull (tooltip);
+      g_assert_true (g_regex_match_simple (
+          "^Region .+, host .+, instance 1, crypto unit [1-5] \\(LOCATION \\[.+\\]\\.\\[.+\\]\\.\\[1\\]\\.\\[[1-5]\\]\\)$",
+          tooltip, 0, 0));
     }
 }
 
@@ -397,6 +452,9 @@ gui_driver_run (GuiDriver *gui, const char *action)
   gui->operation = action;
   gui->cards->empty_readers (gui);
   g_action_group_activate_action (G_ACTION_GROUP (gui->window), action, NULL);
+  /* The dialog is kept between operations: the one found finished must be this one's. */
+  g_assert_nonnull (tke_window_get_ceremony_dialog (gui->window));
+  g_assert_false (tke_ceremony_dialog_is_finished (tke_window_get_ceremony_dialog (gui->window)));
   gui_driver_wait_until (gui, dialog_finished, 180);
 
   dialog = tke_window_get_ceremony_dialog (gui->window);
@@ -409,6 +467,14 @@ gui_driver_run (GuiDriver *gui, const char *action)
     g_test_message ("  %s", gtk_label_get_text (labels->pdata[i]));
   gui_driver_screenshot_once (gui, "result");
 
+  /* An operation that ended before its script did says why on stderr, which CI shows. */
+  if (!g_queue_is_empty (&gui->answers))
+    {
+      g_printerr ("%s ended with %u answers of its script unused; the dialog says:\n", action,
+                  g_queue_get_length (&gui->answers));
+      for (guint i = 0; i < labels->len; i++)
+        g_printerr ("  %s\n", gtk_label_get_text (labels->pdata[i]));
+    }
   g_assert_cmpuint (g_queue_get_length (&gui->answers), ==, 0);
   g_assert_true (g_queue_is_empty (&gui->next_card[0]));
   g_assert_true (g_queue_is_empty (&gui->next_card[1]));

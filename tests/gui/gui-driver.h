@@ -92,6 +92,8 @@ GtkWidget *gui_driver_find_button (GtkWidget *root, const char *label);
 void gui_driver_screenshot (GuiDriver *gui, GtkWidget *widget, const char *name);
 void gui_driver_screenshot_once (GuiDriver *gui, const char *kind);
 void gui_driver_screenshot_tabs (GuiDriver *gui);
+/* The Administrators tab's SKIs and the Crypto units tab's LOCATIONs, short with tooltips. */
+void gui_driver_assert_jargon_explained (GuiDriver *gui);
 
 /* Runs the main loop until done or seconds have passed, then asserts done. */
 void gui_driver_wait_until (GuiDriver *gui, gboolean (*done) (GuiDriver *), guint seconds);

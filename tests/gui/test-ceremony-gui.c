@@ -147,6 +147,7 @@ test_gui_seed_ceremony (Gui *gui, gconstpointer data)
            gui_driver_stop_watchdog (driver) / 1000.0);
 
   gui_driver_screenshot_tabs (driver);
+  gui_driver_assert_jargon_explained (driver);
   vp = gui_driver_expected_vp (driver);
   gui_driver_assert_units (driver, tke_demo_world_get_service_url (gui->world),
                            tke_demo_world_get_service_fingerprint (gui->world),

@@ -354,6 +354,7 @@ test_seed_ceremony (void)
            gui_driver_stop_watchdog (gui) / 1000.0);
 
   gui_driver_screenshot_tabs (gui);
+  gui_driver_assert_jargon_explained (gui);
   expected_vp = gui_driver_expected_vp (gui);
   gui_driver_assert_units (gui, tke_softunit_service_get_url (pcsc.service),
                            tke_softunit_service_get_fingerprint (pcsc.service),
