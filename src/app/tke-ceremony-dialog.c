@@ -10,6 +10,7 @@
 #include "tke-accessible.h"
 #include "tke-ceremony-dialog.h"
 #include "tke-demo-card-picker.h"
+#include "tke-error.h"
 
 struct _TkeCeremonyDialog
 {
@@ -666,10 +667,11 @@ tke_ceremony_dialog_set_demo_world (TkeCeremonyDialog *self, TkeDemoWorld *world
 
   self->picker = TKE_DEMO_CARD_PICKER (tke_demo_card_picker_new (world));
   adw_status_page_set_child (self->card_page, GTK_WIDGET (self->picker));
-  /* Room for the whole wallet under the question, without scrolling. */
+  /* Room for the whole wallet under the question, without scrolling, in the longer words of
+   * German and French too; the dialog still fits a 1024x768 screen. */
   gtk_widget_add_css_class (GTK_WIDGET (self->card_page), "compact");
   adw_status_page_set_icon_name (self->card_page, NULL);
-  gtk_window_set_default_size (GTK_WINDOW (self), 760, 600);
+  gtk_window_set_default_size (GTK_WINDOW (self), 760, 640);
 }
 
 void
@@ -786,10 +788,7 @@ tke_ceremony_dialog_show_error (TkeCeremonyDialog *self, const GError *error)
 
   cancelled = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   self->stopped = TRUE;
-  gtk_label_set_text (self->result_summary,
-                      cancelled ? _ ("Nothing was sent to the crypto units, and the cards are as "
-                                     "they were before the step that was cancelled.")
-                                : error->message);
+  gtk_label_set_text (self->result_summary, cancelled ? tke_error_cancelled () : error->message);
   gtk_widget_set_visible (GTK_WIDGET (self->outcomes_list), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->differences_label), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->retry_button), FALSE);

@@ -363,7 +363,7 @@ ask (TkeGuiPrompter *self, TkePrompt *prompt, GCancellable *cancellable, GError 
     g_cancellable_disconnect (cancellable, handler);
 
   if (!answered)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The operator cancelled.");
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, tke_error_cancelled ());
   return answered;
 }
 
@@ -499,7 +499,7 @@ gui_confirm (TkePrompter *prompter, const char *title, const char *consequence,
     return FALSE;
   if (prompt->number != 1)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The operator did not confirm.");
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, tke_error_cancelled ());
       return FALSE;
     }
   return TRUE;

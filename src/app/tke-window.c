@@ -309,7 +309,7 @@ ceremony_done (GObject *source, GAsyncResult *result, gpointer data)
         tke_ceremony_dialog_show_error (self->dialog, error);
     }
   else if (error != NULL)
-    tke_window_toast (self, error->message);
+    tke_window_toast (self, tke_error_describe (error));
 
   tke_workspace_refresh (self->workspace);
   tke_window_refresh_readers (self);
@@ -439,7 +439,7 @@ nums_response (AdwMessageDialog *dialog, const char *response, NumsDialog *data)
       (!tke_parse_unit_nums (gtk_editable_get_text (data->entry), &nums, &error) ||
        !tke_workspace_select_nums (data->self->workspace, (guint *) nums->data, nums->len,
                                    data->select, &error)))
-    tke_window_toast (data->self, error->message);
+    tke_window_toast (data->self, tke_error_describe (error));
   g_object_unref (data->self);
   g_free (data);
 }
@@ -558,7 +558,7 @@ service_probed (GObject *source, GAsyncResult *result, gpointer data)
   probe->fingerprint = tke_unit_client_probe_finish (result, &error);
   if (probe->fingerprint == NULL)
     {
-      tke_window_toast (probe->self, error->message);
+      tke_window_toast (probe->self, tke_error_describe (error));
       service_probe_free (probe);
       return;
     }
@@ -741,7 +741,7 @@ demo_service_added (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (GError) error = NULL;
 
   if (!tke_workspace_add_service_finish (TKE_WORKSPACE (source), result, &error))
-    tke_window_toast (self, error->message);
+    tke_window_toast (self, tke_error_describe (error));
 }
 
 /* GtkWindow sets its application after construction, so this runs from tke_window_new(). */

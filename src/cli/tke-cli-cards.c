@@ -92,8 +92,7 @@ tke_cli_connect_card (TkeCli *cli, TkeReaderManager *readers, guint role, const 
                          "changed.",
                          cli->card_timeout);
           else
-            g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                 "Cancelled: nothing was changed.");
+            g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, tke_error_cancelled ());
           return NULL;
         }
       connection = tke_reader_manager_connect (readers, reader, &local_error);

@@ -799,7 +799,7 @@ tke_cli_main (int argc, char **argv)
     code = cli.exit_code;
   else if (error != NULL)
     {
-      g_printerr ("tkectl: %s\n", error->message);
+      g_printerr ("tkectl: %s\n", tke_error_describe (error));
       code = tke_cli_exit_for_error (error);
     }
   else

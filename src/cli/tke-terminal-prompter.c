@@ -129,8 +129,9 @@ read_tty_line (const char *prompt, gboolean secret, GCancellable *cancellable, G
           if (got > 0 || len > 0)
             line = tke_secret_new_from (tke_secret_peek (buffer), len, error);
           else
-            g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                 "The terminal closed before an answer was given.");
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                         "The terminal closed before an answer was given. %s",
+                         tke_error_cancelled ());
           break;
         }
       if (len == MAX_LINE)
@@ -147,7 +148,7 @@ read_tty_line (const char *prompt, gboolean secret, GCancellable *cancellable, G
   close (fd);
 
   if (line == NULL && error != NULL && *error == NULL)
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The operation was cancelled.");
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, tke_error_cancelled ());
   return g_steal_pointer (&line);
 }
 
@@ -413,8 +414,7 @@ terminal_confirm (TkePrompter *prompter, const char *title, const char *conseque
         return TRUE;
       if (g_ascii_strcasecmp (answer, "no") == 0)
         {
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               "The operator declined: nothing was done.");
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, tke_error_cancelled ());
           return FALSE;
         }
     }

@@ -49,4 +49,10 @@ typedef enum
 
 GQuark tke_error_quark (void);
 
+/* The sentence every cancelled operation ends with, in the app and in tkectl alike (translated). */
+const char *tke_error_cancelled (void);
+/* What to show of error: its message, or for a cancel that does not say what it left as it was
+ * (GLib's own "Operation was cancelled"), tke_error_cancelled (). */
+const char *tke_error_describe (const GError *error);
+
 G_END_DECLS

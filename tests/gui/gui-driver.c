@@ -160,9 +160,10 @@ gui_driver_assert_jargon_explained (GuiDriver *gui)
 
       g_assert_true (g_regex_match_simple ("^[^][]+ · [^][]+ · 1 · [1-5]$", cell, 0, 0));
       g_assert_nonnull (tooltip);
-      g_assert_true (g_regex_match_simple (
-          "^Region .+, host .+, instance 1, crypto unit [1-5] \\(LOCATION \\[.+\\]\\.\\[.+\\]\\.\\[1\\]\\.\\[[1-5]\\]\\)$",
-          tooltip, 0, 0));
+      g_assert_true (
+          g_regex_match_simple ("^Region .+, host .+, instance 1, crypto unit [1-5] \\(LOCATION "
+                                "\\[.+\\]\\.\\[.+\\]\\.\\[1\\]\\.\\[[1-5]\\]\\)$",
+                                tooltip, 0, 0));
     }
 }
 
@@ -394,6 +395,7 @@ gui_driver_init (GuiDriver *gui, TkeWindow *window, const GuiCards *cards, gpoin
   gui->shots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gui->operation = "set-up";
   gui->key_texts = g_ptr_array_new_with_free_func (wipe_free);
+  gui->result_text = g_string_new (NULL);
   g_signal_connect_after (tke_window_get_prompter (window), "card-wait", G_CALLBACK (on_card_wait),
                           gui);
   g_signal_connect_after (tke_window_get_prompter (window), "ask", G_CALLBACK (on_ask), gui);
@@ -410,6 +412,8 @@ gui_driver_clear (GuiDriver *gui)
   g_queue_clear_full (&gui->answers, g_free);
   g_clear_pointer (&gui->shots, g_hash_table_unref);
   g_clear_pointer (&gui->key_texts, g_ptr_array_unref);
+  if (gui->result_text != NULL)
+    g_string_free (g_steal_pointer (&gui->result_text), TRUE);
 }
 
 /* Running operations ------------------------------------------------------------------------- */
@@ -463,8 +467,12 @@ gui_driver_run (GuiDriver *gui, const char *action)
   for (guint i = 0; i < labels->len && title == NULL; i++)
     if (gtk_widget_has_css_class (labels->pdata[i], "title-2"))
       title = g_strdup (gtk_label_get_text (labels->pdata[i]));
+  g_string_truncate (gui->result_text, 0);
   for (guint i = 0; i < labels->len; i++)
-    g_test_message ("  %s", gtk_label_get_text (labels->pdata[i]));
+    {
+      g_test_message ("  %s", gtk_label_get_text (labels->pdata[i]));
+      g_string_append_printf (gui->result_text, "%s\n", gtk_label_get_text (labels->pdata[i]));
+    }
   gui_driver_screenshot_once (gui, "result");
 
   /* An operation that ended before its script did says why on stderr, which CI shows. */

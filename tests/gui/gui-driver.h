@@ -70,6 +70,8 @@ struct _GuiDriver
   guint tick_source;
   /* The parts gui_driver_expected_vp read and their XOR, as hex and base64 (wiped at clear). */
   GPtrArray *key_texts;
+  /* The text of the last result page gui_driver_run read, one label per line. */
+  GString *result_text;
 };
 
 /* Connects to the window's prompter and starts the main-loop stall watchdog. */

@@ -7,6 +7,8 @@
  * of each tab afterwards, checks the journal, and prints the longest main-loop stall. */
 #include "config.h"
 
+#include <string.h>
+
 #include "gui-driver.h"
 #include "tke-application.h"
 #include "tke-demo-world.h"
@@ -184,6 +186,9 @@ test_gui_wrong_pin_and_cancel (Gui *gui, gconstpointer data)
   gui_driver_push (driver, ANSWER_CANCEL, NULL, 0);
   title2 = gui_driver_run (driver, "generate-signature-key");
   g_assert_cmpstr (title2, ==, "Cancelled");
+  /* The same sentence as tkectl's for a cancel (tests/cli/test-cli-ceremony.sh). */
+  g_assert_nonnull (strstr (driver->result_text->str, "Cancelled: nothing was sent to the crypto "
+                                                      "units, and no card was changed.\n"));
 
   /* Cancel with a PIN typed: the operation stops and the PIN is gone from the entries (the
    * driver reads them right after the click). */

@@ -94,7 +94,7 @@ next_answer (TkeScriptedPrompter *self, AnswerKind wanted, GCancellable *cancell
       answer_free (answer);
       if (cancellable != NULL)
         g_cancellable_cancel (cancellable);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The operator cancelled.");
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, tke_error_cancelled ());
       return NULL;
     }
   if (answer->kind != wanted)
@@ -250,7 +250,7 @@ scripted_confirm (TkePrompter *prompter, const char *title, const char *conseque
   answer_free (answer);
 
   if (!yes)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The operator did not confirm.");
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, tke_error_cancelled ());
   return yes;
 }
 
