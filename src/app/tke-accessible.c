@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n.h>
+
 #include "tke-accessible.h"
 
 static void
@@ -47,6 +49,13 @@ tke_accessible_name_buttons (GtkWidget *root)
       g_signal_connect (root, "notify::label", G_CALLBACK (label_changed), NULL);
       g_signal_connect (root, "notify::use-underline", G_CALLBACK (label_changed), NULL);
       name_button (GTK_BUTTON (root));
+    }
+  /* A search entry a widget of libadwaita's brings along (Preferences) has no name of its own. */
+  if (GTK_IS_SEARCH_ENTRY (root) && g_object_get_data (G_OBJECT (root), "tke-named") == NULL)
+    {
+      g_object_set_data (G_OBJECT (root), "tke-named", GINT_TO_POINTER (1));
+      gtk_accessible_update_property (GTK_ACCESSIBLE (root), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      _ ("Search"), -1);
     }
   for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
        child = gtk_widget_get_next_sibling (child))

@@ -2,6 +2,7 @@
 /* Preferences: the names of reader 1 and reader 2, kept in GSettings. */
 #include "config.h"
 
+#include "tke-accessible.h"
 #include "tke-preferences-window.h"
 
 struct _TkePreferencesWindow
@@ -45,6 +46,7 @@ static void
 tke_preferences_window_init (TkePreferencesWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  tke_accessible_name_buttons (GTK_WIDGET (self));
 }
 
 TkePreferencesWindow *

@@ -77,6 +77,19 @@ xdotool key alt+2
 for _ in $(seq 1 50); do [ "$(focus)" = "check box|instance-1 1|-" ] && break; sleep 0.2; done
 expect_named "every control of the six tabs has a name, said once, without an underline"
 
+# The windows the main menu opens: Preferences (Ctrl+,), the journal (Ctrl+J), the shortcuts
+# (Ctrl+?); each is looked at while it is open, and closed with Escape.
+for keys in ctrl+comma ctrl+j ctrl+question; do
+  xdotool key "$keys"
+  sleep 1.5
+  expect_named "every control of the window that $keys opens has a name"
+  xdotool key Escape
+  sleep 0.5
+done
+xdotool windowfocus --sync "$win" 2>/dev/null
+xdotool key alt+2
+sleep 0.5
+
 # The table of crypto units, by keys alone.
 expect_focus "the Crypto units tab starts in its table, on unit 1" "check box|instance-1 1|-"
 xdotool key Down
