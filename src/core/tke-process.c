@@ -2,6 +2,8 @@
 /* tke_process_harden: what every program of the project does before it touches a secret. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -21,7 +23,8 @@ tke_process_harden (GError **error)
       int saved_errno = errno;
 
       g_set_error (error, TKE_ERROR, TKE_ERROR_FAILED,
-                   "The process could not be made non-dumpable: %s", g_strerror (saved_errno));
+                   /* TRANSLATORS: %s is the system's reason. */
+                   _ ("The process could not be made non-dumpable: %s"), g_strerror (saved_errno));
       return FALSE;
     }
   /* The wire protocol is TLS 1.3 only, for the clients and for the embedded demo service;

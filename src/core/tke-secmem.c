@@ -2,6 +2,8 @@
 /* Secrets in the OpenSSL secure heap: locked against swap, guarded, wiped on free. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -42,8 +44,8 @@ tke_secmem_init (GError **error)
   if (secure_heap_state != 1)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_SECURE_MEMORY,
-                   "The secure memory for key parts and PINs could not be set up: "
-                   "allow this program to lock memory (ulimit -l) and start it again.");
+                   _ ("The secure memory for key parts and PINs could not be set up: "
+                      "allow this program to lock memory (ulimit -l) and start it again."));
       return FALSE;
     }
   return TRUE;
@@ -72,7 +74,7 @@ tke_secret_new (gsize len, GError **error)
     {
       g_free (secret);
       g_set_error (error, TKE_ERROR, TKE_ERROR_SECURE_MEMORY,
-                   "The secure memory is full: close other ceremonies and try again.");
+                   _ ("The secure memory is full: close other ceremonies and try again."));
       return NULL;
     }
   return secret;
@@ -102,7 +104,7 @@ tke_secret_new_random (gsize len, GError **error)
   if (RAND_priv_bytes (secret->data, (int) len) != 1)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "The random number generator failed: the key was not made.");
+                   _ ("The random number generator failed: the key was not made."));
       return NULL;
     }
   return g_steal_pointer (&secret);

@@ -2,6 +2,8 @@
 /* Building and parsing short APDUs, and turning status words into sentences. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tke-apdu.h"
 #include "tke-error.h"
 
@@ -16,8 +18,10 @@ tke_apdu_encode (const TkeApdu *apdu, GError **error)
   if (apdu->len > TKE_APDU_MAX_LC || apdu->ne > TKE_APDU_MAX_LE)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A card command of %" G_GSIZE_FORMAT " data bytes expecting %u bytes does not "
-                   "fit in one short APDU.",
+                   /* TRANSLATORS: the first number is the length of the command's data, the
+                    * second the length of the answer it expects, both in bytes. */
+                   _ ("A card command of %zu data bytes expecting %u bytes does not "
+                      "fit in one short APDU."),
                    apdu->len, apdu->ne);
       return NULL;
     }
@@ -49,7 +53,7 @@ tke_apdu_decode (const guint8 *bytes, gsize len, TkeApdu *apdu, GError **error)
   if (len < 4)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "A card command is shorter than its four header bytes.");
+                   _ ("A card command is shorter than its four header bytes."));
       return FALSE;
     }
 
@@ -66,7 +70,7 @@ tke_apdu_decode (const guint8 *bytes, gsize len, TkeApdu *apdu, GError **error)
   if (bytes[4] == 0)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "A card command uses extended lengths, which are not supported.");
+                   _ ("A card command uses extended lengths, which are not supported."));
       return FALSE;
     }
   apdu->len = bytes[4];
@@ -83,8 +87,10 @@ tke_apdu_decode (const guint8 *bytes, gsize len, TkeApdu *apdu, GError **error)
     }
 
   g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-               "A card command's length byte (%u) does not match its %" G_GSIZE_FORMAT " bytes.",
-               bytes[4], len);
+               /* TRANSLATORS: the first number is the value of the command's length byte, the
+                * second the number of bytes the command really has. */
+               _ ("A card command's length byte (%u) does not match its %zu bytes."), bytes[4],
+               len);
   *apdu = (TkeApdu){ 0 };
   return FALSE;
 }
@@ -102,8 +108,7 @@ tke_apdu_split_response (GBytes *response, guint16 *sw, GError **error)
   if (len < 2)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The card answered with %" G_GSIZE_FORMAT " bytes, too few for a status word.",
-                   len);
+                   _ ("The card answered with %zu bytes, too few for a status word."), len);
       return NULL;
     }
   *sw = (bytes[len - 2] << 8) | bytes[len - 1];
@@ -114,52 +119,52 @@ const char *
 tke_sw_describe (guint16 sw)
 {
   if (TKE_SW_IS_TRIES_LEFT (sw))
-    return "verification failed";
+    return _ ("verification failed");
   if (TKE_SW_IS_MORE_DATA (sw))
-    return "more data available";
+    return _ ("more data available");
   if (TKE_SW_IS_WRONG_LE (sw))
-    return "wrong expected length";
+    return _ ("wrong expected length");
 
   switch (sw)
     {
       case TKE_SW_OK:
-        return "success";
+        return _ ("success");
       case TKE_SW_WARNING_NO_CHANGE:
-        return "warning, state unchanged";
+        return _ ("warning, state unchanged");
       case TKE_SW_MEMORY_FAILURE:
-        return "memory failure";
+        return _ ("memory failure");
       case TKE_SW_WRONG_LENGTH:
-        return "wrong length";
+        return _ ("wrong length");
       case TKE_SW_SECURITY_STATUS:
-        return "security status not satisfied";
+        return _ ("security status not satisfied");
       case TKE_SW_AUTH_BLOCKED:
-        return "authentication method blocked";
+        return _ ("authentication method blocked");
       case TKE_SW_CONDITIONS:
-        return "conditions of use not satisfied";
+        return _ ("conditions of use not satisfied");
       case TKE_SW_COMMAND_NOT_ALLOWED:
-        return "command not allowed";
+        return _ ("command not allowed");
       case TKE_SW_INCORRECT_DATA:
-        return "incorrect data";
+        return _ ("incorrect data");
       case TKE_SW_FUNC_NOT_SUPPORTED:
-        return "function not supported";
+        return _ ("function not supported");
       case TKE_SW_NOT_FOUND:
-        return "file or application not found";
+        return _ ("file or application not found");
       case TKE_SW_NO_SPACE:
-        return "not enough memory";
+        return _ ("not enough memory");
       case TKE_SW_INCORRECT_P1P2:
-        return "incorrect P1 P2";
+        return _ ("incorrect P1 P2");
       case TKE_SW_REF_NOT_FOUND:
-        return "referenced data not found";
+        return _ ("referenced data not found");
       case TKE_SW_WRONG_P1P2:
-        return "wrong P1 P2";
+        return _ ("wrong P1 P2");
       case TKE_SW_INS_NOT_SUPPORTED:
-        return "instruction not supported";
+        return _ ("instruction not supported");
       case TKE_SW_CLA_NOT_SUPPORTED:
-        return "class not supported";
+        return _ ("class not supported");
       case TKE_SW_UNKNOWN:
-        return "no precise diagnosis";
+        return _ ("no precise diagnosis");
       default:
-        return "unknown status";
+        return _ ("unknown status");
     }
 }
 
@@ -174,14 +179,23 @@ tke_sw_set_error (GError **error, guint16 sw, const char *operation)
 
       if (n == 0)
         g_set_error (error, TKE_ERROR, TKE_ERROR_PIN_BLOCKED,
-                     "The card refused %s: the PIN is wrong and now blocked; unblock it with "
-                     "the PUK.",
+                     /* TRANSLATORS: %s is what the card was asked to do, such as "checking the
+                      * PIN". */
+                     _ ("The card refused %s: the PIN is wrong and now blocked; unblock it with "
+                        "the PUK."),
                      operation);
       else
         g_set_error (error, TKE_ERROR, TKE_ERROR_PIN_WRONG,
-                     "The card refused %s: the PIN is wrong, %u %s left before the card is "
-                     "blocked.",
-                     operation, n, n == 1 ? "try" : "tries");
+                     g_dngettext (GETTEXT_PACKAGE,
+                                  /* TRANSLATORS: %s is what the card was asked to do, such as
+                                   * "checking the PIN"; %u is how many more wrong PINs the card
+                                   * accepts. */
+                                  "The card refused %s: the PIN is wrong, %u try left before the "
+                                  "card is blocked.",
+                                  "The card refused %s: the PIN is wrong, %u tries left before the "
+                                  "card is blocked.",
+                                  n),
+                     operation, n);
       return;
     }
 
@@ -189,31 +203,45 @@ tke_sw_set_error (GError **error, guint16 sw, const char *operation)
     {
       case TKE_SW_AUTH_BLOCKED:
         g_set_error (error, TKE_ERROR, TKE_ERROR_PIN_BLOCKED,
-                     "The card refused %s: the PIN is blocked; unblock it with the PUK "
-                     "(SW %04X).",
+                     /* TRANSLATORS: %s is what the card was asked to do, such as "checking the
+                      * PIN"; %04X is the card's status word in hexadecimal. */
+                     _ ("The card refused %s: the PIN is blocked; unblock it with the PUK "
+                        "(SW %04X)."),
                      operation, sw);
         break;
       case TKE_SW_SECURITY_STATUS:
         g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_STATUS,
-                     "The card refused %s because the PIN or the management key was not "
-                     "presented first (SW %04X, %s).",
+                     /* TRANSLATORS: the first %s is what the card was asked to do, such as
+                      * "checking the PIN"; %04X is the card's status word in hexadecimal and the
+                      * last %s its meaning, such as "security status not satisfied". */
+                     _ ("The card refused %s because the PIN or the management key was not "
+                        "presented first (SW %04X, %s)."),
                      operation, sw, tke_sw_describe (sw));
         break;
       case TKE_SW_NOT_FOUND:
       case TKE_SW_REF_NOT_FOUND:
         g_set_error (error, TKE_ERROR, TKE_ERROR_NOT_FOUND,
-                     "The card refused %s: what was asked for is not on the card (SW %04X, %s).",
+                     /* TRANSLATORS: the first %s is what the card was asked to do, such as
+                      * "checking the PIN"; %04X is the card's status word in hexadecimal and the
+                      * last %s its meaning, such as "file or application not found". */
+                     _ ("The card refused %s: what was asked for is not on the card "
+                        "(SW %04X, %s)."),
                      operation, sw, tke_sw_describe (sw));
         break;
       case TKE_SW_NO_SPACE:
         g_set_error (error, TKE_ERROR, TKE_ERROR_NO_SPACE,
-                     "The card refused %s: it has no room left; delete a key part or use another "
-                     "card (SW %04X).",
+                     /* TRANSLATORS: %s is what the card was asked to do, such as "writing object
+                      * 5FC105"; %04X is the card's status word in hexadecimal. */
+                     _ ("The card refused %s: it has no room left; delete a key part or use "
+                        "another card (SW %04X)."),
                      operation, sw);
         break;
       default:
-        g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_STATUS, "The card refused %s (SW %04X, %s).",
-                     operation, sw, tke_sw_describe (sw));
+        g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_STATUS,
+                     /* TRANSLATORS: the first %s is what the card was asked to do, such as
+                      * "checking the PIN"; %04X is the card's status word in hexadecimal and the
+                      * last %s its meaning, such as "wrong length". */
+                     _ ("The card refused %s (SW %04X, %s)."), operation, sw, tke_sw_describe (sw));
         break;
     }
 }

@@ -2,6 +2,8 @@
 /* The common half of card connections: chaining, GET RESPONSE and 6Cxx above raw transmit. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tke-card-connection.h"
 #include "tke-error.h"
 #include "tke-secmem.h"
@@ -87,7 +89,7 @@ tke_card_connection_real_verify_pin_pad (TkeCardConnection *self, guint8 referen
                                          GError **error)
 {
   g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-               "The reader \"%s\" has no PIN pad: type the PIN on the workstation.",
+               _ ("The reader \"%s\" has no PIN pad: type the PIN on the workstation."),
                tke_card_connection_get_reader_name (self));
   return FALSE;
 }
@@ -159,7 +161,7 @@ tke_card_connection_transmit_raw (TkeCardConnection *self, GBytes *command, GErr
   if (priv->disconnected)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_NO_CARD,
-                   "The connection to the card in \"%s\" was closed.", priv->reader_name);
+                   _ ("The connection to the card in \"%s\" was closed."), priv->reader_name);
       return NULL;
     }
 
@@ -168,7 +170,7 @@ tke_card_connection_transmit_raw (TkeCardConnection *self, GBytes *command, GErr
   if (response != NULL && g_bytes_get_size (response) < 2)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The card in \"%s\" answered without a status word.", priv->reader_name);
+                   _ ("The card in \"%s\" answered without a status word."), priv->reader_name);
       g_clear_pointer (&response, g_bytes_unref);
     }
   return response;
@@ -196,8 +198,8 @@ transmit_one (TkeCardConnection *self, const TkeApdu *apdu, GByteArray *answer, 
       if (round >= MAX_ROUNDS)
         {
           g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                       "The card kept asking for GET RESPONSE or a resend (%u rounds) without "
-                       "finishing its answer; it is not a PIV card that works.",
+                       _ ("The card kept asking for GET RESPONSE or a resend (%u rounds) without "
+                          "finishing its answer; it is not a PIV card that works."),
                        round);
           return FALSE;
         }
@@ -227,7 +229,7 @@ transmit_one (TkeCardConnection *self, const TkeApdu *apdu, GByteArray *answer, 
       if (answer->len + g_bytes_get_size (data) > MAX_RESPONSE_LEN)
         {
           g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                       "The card's answer grew past %u bytes; it is not a PIV card that works.",
+                       _ ("The card's answer grew past %u bytes; it is not a PIV card that works."),
                        MAX_RESPONSE_LEN);
           return FALSE;
         }

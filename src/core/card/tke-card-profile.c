@@ -2,6 +2,8 @@
 /* The TKE card profile: its objects, records and the order of writes of each step. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -67,21 +69,38 @@ new_part_list (void)
   return g_ptr_array_new_with_free_func ((GDestroyNotify) tke_key_part_info_free);
 }
 
+/* Which description is checked: each has its own sentences. */
+typedef enum
+{
+  CARD_DESCRIPTION,
+  KEY_PART_DESCRIPTION,
+} DescriptionKind;
+
 static gboolean
-description_is_valid (const char *description, const char *what, GError **error)
+description_is_valid (const char *description, DescriptionKind kind, GError **error)
 {
   if (description == NULL || strlen (description) > TKE_CARD_DESCRIPTION_MAX ||
       !g_utf8_validate (description, -1, NULL))
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "The %s must be text of at most %d bytes.", what, TKE_CARD_DESCRIPTION_MAX);
+      if (kind == CARD_DESCRIPTION)
+        g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                     _ ("The card description must be text of at most %d bytes."),
+                     TKE_CARD_DESCRIPTION_MAX);
+      else
+        g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                     _ ("The key part description must be text of at most %d bytes."),
+                     TKE_CARD_DESCRIPTION_MAX);
       return FALSE;
     }
   for (const char *p = description; *p != '\0'; p = g_utf8_next_char (p))
     if (!tke_text_char_is_safe (g_utf8_get_char (p)))
       {
-        g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                     "The %s may not hold control characters.", what);
+        if (kind == CARD_DESCRIPTION)
+          g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                       _ ("The card description may not hold control characters."));
+        else
+          g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                       _ ("The key part description may not hold control characters."));
         return FALSE;
       }
   return TRUE;
@@ -98,13 +117,14 @@ tke_card_profile_check_new_pin (const TkeSecret *pin, GError **error)
   if (len < 6 || len > 8)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A PIN has 6 to 8 digits; this one has %" G_GSIZE_FORMAT ".", len);
+                   _ ("A PIN has 6 to 8 digits; this one has %zu."), len);
       return FALSE;
     }
   for (gsize i = 0; i < len; i++)
     if (!g_ascii_isdigit (tke_secret_peek (pin)[i]))
       {
-        g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT, "A PIN may hold only digits.");
+        g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                     _ ("A PIN may hold only digits."));
         return FALSE;
       }
   return TRUE;
@@ -116,8 +136,9 @@ static gboolean
 directory_malformed (GError **error, const char *what)
 {
   g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-               "The card's key part directory is damaged (%s): the card cannot be read by this "
-               "program.",
+               /* TRANSLATORS: %s says what is wrong, such as "a part is listed twice". */
+               _ ("The card's key part directory is damaged (%s): the card cannot be read by this "
+                  "program."),
                what);
   return FALSE;
 }
@@ -145,17 +166,17 @@ parse_entry (const TkeTlv *entry, GError **error)
       !tke_tlv_find (entry->value, entry->len, 0x83, &vp, error))
     return NULL;
   if (id.len != 1 || id.value[0] < 1 || id.value[0] > TKE_CARD_MAX_PARTS)
-    return directory_malformed (error, "a part number is out of range"), NULL;
+    return directory_malformed (error, _ ("a part number is out of range")), NULL;
   if (created.len != 8 || vp.len != TKE_VP_LEN)
-    return directory_malformed (error, "an entry has fields of the wrong size"), NULL;
+    return directory_malformed (error, _ ("an entry has fields of the wrong size")), NULL;
   info->description = text_from_tlv (&desc);
   if (info->description == NULL)
-    return directory_malformed (error, "a description is not text"), NULL;
+    return directory_malformed (error, _ ("a description is not text")), NULL;
   info->id = id.value[0];
   for (guint i = 0; i < 8; i++)
     seconds = (seconds << 8) | created.value[i];
   if (seconds > G_MAXINT64)
-    return directory_malformed (error, "a creation time is out of range"), NULL;
+    return directory_malformed (error, _ ("a creation time is out of range")), NULL;
   info->created = (gint64) seconds;
   memcpy (info->vp, vp.value, TKE_VP_LEN);
   return g_steal_pointer (&info);
@@ -176,18 +197,18 @@ tke_card_directory_parse (const guint8 *data, gsize len, guint *profile_version,
       !tke_tlv_find (data, len, 0x81, &desc, error))
     return NULL;
   if (version.len != 1)
-    return directory_malformed (error, "the version has the wrong size"), NULL;
+    return directory_malformed (error, _ ("the version has the wrong size")), NULL;
   if (version.value[0] != TKE_CARD_PROFILE_VERSION)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The card was written with card profile version %u, which this program does "
-                   "not know: use a newer Open TKE.",
+                   _ ("The card was written with card profile version %u, which this program "
+                      "does not know: use a newer Open TKE."),
                    version.value[0]);
       return NULL;
     }
   desc_text = text_from_tlv (&desc);
   if (desc_text == NULL)
-    return directory_malformed (error, "the card description is not text"), NULL;
+    return directory_malformed (error, _ ("the card description is not text")), NULL;
 
   while (len > 0)
     {
@@ -203,7 +224,7 @@ tke_card_directory_parse (const guint8 *data, gsize len, guint *profile_version,
       if (seen[info->id])
         {
           tke_key_part_info_free (info);
-          return directory_malformed (error, "a part is listed twice"), NULL;
+          return directory_malformed (error, _ ("a part is listed twice")), NULL;
         }
       seen[info->id] = TRUE;
       g_ptr_array_add (parts, info);
@@ -269,7 +290,7 @@ read_directory_required (TkePivClient *piv, char **description, GError **error)
 
   if (parts == NULL && absent)
     g_set_error (error, TKE_ERROR, TKE_ERROR_NOT_FOUND,
-                 "The card is not a TKE card yet: initialize it first.");
+                 _ ("The card is not a TKE card yet: initialize it first."));
   else if (parts == NULL)
     g_propagate_error (error, g_steal_pointer (&local_error));
   return parts;
@@ -285,7 +306,7 @@ verify_pin (TkePivClient *piv, const TkeSecret *pin, GError **error)
   if (!tke_card_connection_has_pin_pad (tke_piv_client_get_connection (piv)))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "This reader has no PIN pad: type the PIN on the workstation.");
+                   _ ("This reader has no PIN pad: type the PIN on the workstation."));
       return FALSE;
     }
   return tke_piv_client_verify_pin_pad (piv, TKE_PIV_PIN, NULL, error);
@@ -355,7 +376,7 @@ read_protected_key (TkePivClient *piv, GError **error)
     {
       if (key.len != 16 && key.len != 24 && key.len != 32)
         g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                     "The management key stored on the card has an impossible length.");
+                     _ ("The management key stored on the card has an impossible length."));
       else
         secret = tke_secret_new_from (key.value, key.len, error);
     }
@@ -407,8 +428,8 @@ authenticate_management (TkePivClient *piv, TkePivAlgorithm *algorithm_out, GErr
       return FALSE;
     }
   g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_STATUS,
-               "The card's management key is neither stored on the card nor the default: "
-               "this card was set up by another program and cannot be written here.");
+               _ ("The card's management key is neither stored on the card nor the default: "
+                  "this card was set up by another program and cannot be written here."));
   return FALSE;
 }
 
@@ -504,8 +525,8 @@ card_certificate (TkePivClient *piv, guint8 slot, EVP_PKEY *pub, const char *cn,
     if (!ok)
       {
         g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                     "The card's signature on its certificate does not verify: do not use this "
-                     "card.");
+                     _ ("The card's signature on its certificate does not verify: do not use "
+                        "this card."));
         goto out;
       }
   }
@@ -513,7 +534,7 @@ card_certificate (TkePivClient *piv, guint8 slot, EVP_PKEY *pub, const char *cn,
   goto out;
 
 crypto_failed:
-  g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, "The certificate could not be built.");
+  g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, _ ("The certificate could not be built."));
 out:
   ERR_clear_error ();
   OPENSSL_free (tbs);
@@ -544,7 +565,7 @@ key_management_public_key (TkePivClient *piv, GError **error)
     {
       EVP_PKEY_free (key);
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The card's key-management certificate (5FC10B) is damaged.");
+                   _ ("The card's key-management certificate (5FC10B) is damaged."));
       return NULL;
     }
   return key;
@@ -579,7 +600,8 @@ derive_record_key (const TkeSecret *shared, const guint8 *ephemeral_point, GErro
   EVP_KDF_free (kdf);
   if (!ok)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, "The key part's key could not be derived.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
+                   _ ("The key part's key could not be derived."));
       return NULL;
     }
   return g_steal_pointer (&key);
@@ -603,7 +625,7 @@ host_ecdh (EVP_PKEY *mine, EVP_PKEY *peer, GError **error)
   if (!ok)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "The key agreement with the card's key failed.");
+                   _ ("The key agreement with the card's key failed."));
       return NULL;
     }
   return g_steal_pointer (&shared);
@@ -641,7 +663,7 @@ seal_part (const TkeSecret *part, guint id, EVP_PKEY *card_key, GError **error)
     return NULL;
   if (g_bytes_get_size (point) != P256_POINT_LEN || RAND_bytes (nonce, sizeof nonce) != 1)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, "The key part could not be encrypted.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, _ ("The key part could not be encrypted."));
       return NULL;
     }
   shared = host_ecdh (ephemeral, card_key, error);
@@ -663,7 +685,7 @@ seal_part (const TkeSecret *part, guint id, EVP_PKEY *card_key, GError **error)
   EVP_CIPHER_CTX_free (ctx);
   if (!ok)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, "The key part could not be encrypted.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, _ ("The key part could not be encrypted."));
       return NULL;
     }
   tke_tlv_append (record, 0x86, sealed, sizeof sealed);
@@ -705,8 +727,8 @@ parse_record (const guint8 *data, gsize len, Record *record, GError **error)
             if (tlv.value[0] != RECORD_VERSION)
               {
                 g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                             "The key part was written in a record version this program does not "
-                             "know: use a newer Open TKE.");
+                             _ ("The key part was written in a record version this program does "
+                                "not know: use a newer Open TKE."));
                 return FALSE;
               }
             break;
@@ -738,7 +760,7 @@ parse_record (const guint8 *data, gsize len, Record *record, GError **error)
 
 bad:
   g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-               "The key part record on the card is damaged.");
+               _ ("The key part record on the card is damaged."));
   return FALSE;
 }
 
@@ -759,7 +781,9 @@ open_part (TkePivClient *piv, const guint8 *data, gsize len, guint id, GError **
   if (record.id != id)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The key part record %u on the card claims to be part %u.", id, record.id);
+                   /* TRANSLATORS: the first number is the key part that was read, the second
+                    * the key part its record says it holds. */
+                   _ ("The key part record %u on the card claims to be part %u."), id, record.id);
       return NULL;
     }
   ephemeral =
@@ -790,8 +814,8 @@ open_part (TkePivClient *piv, const guint8 *data, gsize len, guint id, GError **
   if (!ok)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "Key part %u does not decrypt with this card's key: the record was damaged or "
-                   "written for another card.",
+                   _ ("Key part %u does not decrypt with this card's key: the record was damaged "
+                      "or written for another card."),
                    id);
       return NULL;
     }
@@ -825,11 +849,11 @@ tke_card_profile_initialize (TkePivClient *piv, const TkeSecret *current_pin,
   g_return_val_if_fail ((current_puk == NULL) == (new_puk == NULL), FALSE);
 
   if (!tke_card_profile_check_new_pin (new_pin, error) ||
-      !description_is_valid (description, "card description", error))
+      !description_is_valid (description, CARD_DESCRIPTION, error))
     return FALSE;
   if (new_puk != NULL && tke_secret_len (new_puk) != 8)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT, "A PUK has 8 characters.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT, _ ("A PUK has 8 characters."));
       return FALSE;
     }
 
@@ -840,7 +864,7 @@ tke_card_profile_initialize (TkePivClient *piv, const TkeSecret *current_pin,
   if (existing != NULL)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "The card is a TKE card already: it was initialized before.");
+                   _ ("The card is a TKE card already: it was initialized before."));
       goto out;
     }
   if (!absent)
@@ -1027,12 +1051,13 @@ check_no_signature_key (TkePivClient *piv, GError **error)
   if (tke_certificate_check_self_signed (g_bytes_get_data (cert, NULL), g_bytes_get_size (cert),
                                          &name, NULL, NULL))
     g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                 "The card already holds the signature key of \"%s\": one card holds one "
-                 "administrator; use another card.",
+                 /* TRANSLATORS: %s is the name of the administrator whose key the card holds. */
+                 _ ("The card already holds the signature key of \"%s\": one card holds one "
+                    "administrator; use another card."),
                  name);
   else
     g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                 "The card already holds a signature key: use another card.");
+                 _ ("The card already holds a signature key: use another card."));
   return FALSE;
 }
 
@@ -1098,7 +1123,7 @@ tke_card_profile_import_signature_key (TkePivClient *piv, const TkeSecret *pin, 
   if (curve != TKE_CURVE_P256 || !tke_ec_key_has_private (key))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "Only a P-256 private key can be put on the card as a signature key.");
+                   _ ("Only a P-256 private key can be put on the card as a signature key."));
       return FALSE;
     }
   cert = tke_ec_key_self_signed_certificate (key, name, CERT_DAYS, error);
@@ -1147,12 +1172,14 @@ store_part (TkePivClient *piv, const TkeSecret *pin, const TkeSecret *given,
   TkeKeyPartInfo *result = NULL;
   guint id = 0;
 
-  if (!description_is_valid (description, "key part description", error))
+  if (!description_is_valid (description, KEY_PART_DESCRIPTION, error))
     return NULL;
   if (given != NULL && tke_secret_len (given) != TKE_KEY_PART_LEN)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A key part has %d bytes; this one has %" G_GSIZE_FORMAT ".", TKE_KEY_PART_LEN,
+                   /* TRANSLATORS: the first number is the size of every key part, the second
+                    * the size of the one given. */
+                   _ ("A key part has %d bytes; this one has %zu."), TKE_KEY_PART_LEN,
                    tke_secret_len (given));
       return NULL;
     }
@@ -1168,8 +1195,8 @@ store_part (TkePivClient *piv, const TkeSecret *pin, const TkeSecret *given,
   if (id == 0)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_NO_SPACE,
-                   "The card holds %d key parts, as many as it can: delete one or use another "
-                   "card.",
+                   _ ("The card holds %d key parts, as many as it can: delete one or use "
+                      "another card."),
                    TKE_CARD_MAX_PARTS);
       goto out;
     }
@@ -1245,7 +1272,7 @@ tke_card_profile_take_key_part (TkePivClient *piv, const TkeSecret *pin, guint i
   info = find_part (parts, id);
   if (info == NULL)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_NOT_FOUND, "The card holds no key part %u.", id);
+      g_set_error (error, TKE_ERROR, TKE_ERROR_NOT_FOUND, _ ("The card holds no key part %u."), id);
       goto out;
     }
   record = tke_piv_client_get_data (piv, TKE_CARD_OBJ_PART_BASE + id, error);
@@ -1258,7 +1285,8 @@ tke_card_profile_take_key_part (TkePivClient *piv, const TkeSecret *pin, guint i
   if (CRYPTO_memcmp (vp, info->vp, TKE_VP_LEN) != 0)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "Key part %u does not match the verification pattern the card lists for it.",
+                   _ ("Key part %u does not match the verification pattern the card lists for "
+                      "it."),
                    id);
       goto out;
     }
@@ -1293,7 +1321,7 @@ tke_card_profile_delete_key_part (TkePivClient *piv, const TkeSecret *pin, guint
       break;
   if (i == parts->len)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_NOT_FOUND, "The card holds no key part %u.", id);
+      g_set_error (error, TKE_ERROR, TKE_ERROR_NOT_FOUND, _ ("The card holds no key part %u."), id);
       goto out;
     }
   if (!verify_pin (piv, pin, error) || !authenticate_management (piv, NULL, error))

@@ -3,6 +3,8 @@
  * AUTHENTICATE on slot 9A. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <openssl/err.h>
 
 #include "tke-card-profile.h"
@@ -67,8 +69,8 @@ tke_card_signer_sign_digest (TkeSigner *signer, const guint8 *digest, gsize dige
     {
       g_clear_pointer (&signature, g_bytes_unref);
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "The card's signature does not match its certificate: the card holds another "
-                   "key than its certificate says.");
+                   _ ("The card's signature does not match its certificate: the card holds "
+                      "another key than its certificate says."));
     }
   return signature;
 }
@@ -146,7 +148,7 @@ tke_card_signer_new (TkePivClient *piv, const TkeSecret *pin, GError **error)
   if (curve != TKE_CURVE_P256 && curve != TKE_CURVE_P384)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The card's signature certificate has a key a PIV card cannot hold.");
+                   _ ("The card's signature certificate has a key a PIV card cannot hold."));
       return NULL;
     }
   self->algorithm = curve == TKE_CURVE_P256 ? TKE_PIV_ALG_ECCP256 : TKE_PIV_ALG_ECCP384;

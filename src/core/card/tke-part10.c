@@ -2,6 +2,8 @@
 /* PC/SC part 10 feature discovery and PIN verification on the reader's PIN pad. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <reader.h>
 
 #include "tke-error.h"
@@ -32,14 +34,15 @@ tke_part10_get_features (SCARDHANDLE card, TkePart10Features *features, GError *
   if (rv != SCARD_S_SUCCESS)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_TRANSMIT_FAILED,
-                   "The reader did not say whether it has a PIN pad: %s.",
+                   /* TRANSLATORS: %s is the smart card service's reason. */
+                   _ ("The reader did not say whether it has a PIN pad: %s."),
                    pcsc_stringify_error (rv));
       return FALSE;
     }
   if (len > sizeof buf)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The reader's feature list is longer than the buffer it was given.");
+                   _ ("The reader's feature list is longer than the buffer it was given."));
       return FALSE;
     }
 
@@ -52,7 +55,7 @@ tke_part10_get_features (SCARDHANDLE card, TkePart10Features *features, GError *
       if (len - i < 2 || buf[i + 1] > len - i - 2)
         {
           g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                       "The reader's feature list is malformed.");
+                       _ ("The reader's feature list is malformed."));
           *features = (TkePart10Features){ 0 };
           return FALSE;
         }
@@ -118,7 +121,7 @@ tke_part10_verify_pin (SCARDHANDLE card, guint32 control_code, guint8 reference,
   if (control_code == 0)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "This reader has no PIN pad: type the PIN on the workstation.");
+                   _ ("This reader has no PIN pad: type the PIN on the workstation."));
       return FALSE;
     }
 
@@ -128,19 +131,21 @@ tke_part10_verify_pin (SCARDHANDLE card, guint32 control_code, guint8 reference,
   if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_REMOVED,
-                   "The card was removed while the PIN was being entered on the reader.");
+                   _ ("The card was removed while the PIN was being entered on the reader."));
       return FALSE;
     }
   if (rv != SCARD_S_SUCCESS)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_TRANSMIT_FAILED,
-                   "The PIN pad did not complete the PIN entry: %s.", pcsc_stringify_error (rv));
+                   /* TRANSLATORS: %s is the smart card service's reason. */
+                   _ ("The PIN pad did not complete the PIN entry: %s."),
+                   pcsc_stringify_error (rv));
       return FALSE;
     }
   if (len != 2)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The PIN pad answered with %lu bytes instead of a status word.",
+                   _ ("The PIN pad answered with %lu bytes instead of a status word."),
                    (unsigned long) len);
       return FALSE;
     }

@@ -2,6 +2,8 @@
 /* The PC/SC reader manager and its card connections, over pcsc-lite. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include <winscard.h>
@@ -62,43 +64,53 @@ pcsc_failed (GError **error, LONG rv, const char *reader, const char *what)
       case SCARD_E_NO_SERVICE:
       case SCARD_E_SERVICE_STOPPED:
         g_set_error (error, TKE_ERROR, TKE_ERROR_NO_READER,
-                     "The smart card service (pcscd) is not running: start it and try again.");
+                     _ ("The smart card service (pcscd) is not running: start it and try "
+                        "again."));
         break;
       case SCARD_E_NO_READERS_AVAILABLE:
         g_set_error (error, TKE_ERROR, TKE_ERROR_NO_READER,
-                     "No smart card reader is connected: plug one in.");
+                     _ ("No smart card reader is connected: plug one in."));
         break;
       case SCARD_E_UNKNOWN_READER:
         g_set_error (error, TKE_ERROR, TKE_ERROR_NO_READER,
-                     "The reader \"%s\" is not connected: plug it in or choose another.", reader);
+                     _ ("The reader \"%s\" is not connected: plug it in or choose another."),
+                     reader);
         break;
       case SCARD_E_READER_UNAVAILABLE:
         g_set_error (error, TKE_ERROR, TKE_ERROR_READER_GONE,
-                     "The reader \"%s\" was unplugged while %s.", reader, what);
+                     /* TRANSLATORS: the first %s is the reader's name, the second what was going
+                      * on, such as "a command was being sent". */
+                     _ ("The reader \"%s\" was unplugged while %s."), reader, what);
         break;
       case SCARD_E_NO_SMARTCARD:
-        g_set_error (error, TKE_ERROR, TKE_ERROR_NO_CARD, "There is no card in \"%s\".", reader);
+        g_set_error (error, TKE_ERROR, TKE_ERROR_NO_CARD, _ ("There is no card in \"%s\"."),
+                     reader);
         break;
       case SCARD_W_REMOVED_CARD:
         g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_REMOVED,
-                     "The card was removed from \"%s\" while %s: insert it again and repeat the "
-                     "step.",
+                     /* TRANSLATORS: the first %s is the reader's name, the second what was going
+                      * on, such as "a command was being sent". */
+                     _ ("The card was removed from \"%s\" while %s: insert it again and repeat "
+                        "the step."),
                      reader, what);
         break;
       case SCARD_E_SHARING_VIOLATION:
         g_set_error (error, TKE_ERROR, TKE_ERROR_SHARING_VIOLATION,
-                     "Another program is using the card in \"%s\": close it and try again.",
+                     _ ("Another program is using the card in \"%s\": close it and try again."),
                      reader);
         break;
       case SCARD_W_UNRESPONSIVE_CARD:
       case SCARD_W_UNPOWERED_CARD:
         g_set_error (error, TKE_ERROR, TKE_ERROR_TRANSMIT_FAILED,
-                     "The card in \"%s\" does not respond: take it out and insert it again.",
+                     _ ("The card in \"%s\" does not respond: take it out and insert it again."),
                      reader);
         break;
       default:
         g_set_error (error, TKE_ERROR, TKE_ERROR_TRANSMIT_FAILED,
-                     "Talking to the card in \"%s\" failed while %s: %s.", reader, what,
+                     /* TRANSLATORS: the first %s is the reader's name, the second what was going
+                      * on, such as "a command was being sent", the third the smart card service's
+                      * reason. */
+                     _ ("Talking to the card in \"%s\" failed while %s: %s."), reader, what,
                      pcsc_stringify_error (rv));
         break;
     }
@@ -168,19 +180,23 @@ tke_pcsc_connection_transmit_raw (TkeCardConnection *connection, GBytes *command
                       NULL, answer, &len);
   if (rv != SCARD_S_SUCCESS)
     {
-      transmit_failed (self, rv, "a command was being sent", error);
+      transmit_failed (self, rv,
+                       /* TRANSLATORS: what was going on, after "while". */
+                       _ ("a command was being sent"), error);
       return NULL;
     }
   if (len > sizeof answer)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The reader returned more bytes than it was given room for.");
+                   _ ("The reader returned more bytes than it was given room for."));
       return NULL;
     }
   /* A reader whose card left mid-exchange may hand back nothing at all (vpcd does). */
   if (len < 2 && card_left (self))
     {
-      pcsc_failed (error, SCARD_W_REMOVED_CARD, reader_of (self), "a command was being sent");
+      pcsc_failed (error, SCARD_W_REMOVED_CARD, reader_of (self),
+                   /* TRANSLATORS: what was going on, after "while". */
+                   _ ("a command was being sent"));
       return NULL;
     }
   return g_bytes_new (answer, len);
@@ -206,7 +222,9 @@ tke_pcsc_connection_begin_transaction (TkeCardConnection *connection, GError **e
         }
     }
   if (rv != SCARD_S_SUCCESS)
-    return transmit_failed (self, rv, "the card was being reserved", error);
+    return transmit_failed (self, rv,
+                            /* TRANSLATORS: what was going on, after "while". */
+                            _ ("the card was being reserved"), error);
   return TRUE;
 }
 
@@ -321,7 +339,9 @@ tke_pcsc_reader_manager_thread_state_new (TkeReaderManager *manager, GError **er
   if (rv != SCARD_S_SUCCESS)
     {
       g_free (state);
-      pcsc_failed (error, rv, "", "connecting to the smart card service");
+      pcsc_failed (error, rv, "",
+                   /* TRANSLATORS: what was going on, after "while". */
+                   _ ("connecting to the smart card service"));
       return NULL;
     }
   g_mutex_init (&state->lock);
@@ -380,7 +400,9 @@ tke_pcsc_reader_manager_list (TkeReaderManager *manager, gpointer data, GError *
     }
   if (rv != SCARD_S_SUCCESS)
     {
-      pcsc_failed (error, rv, "", "listing the readers");
+      pcsc_failed (error, rv, "",
+                   /* TRANSLATORS: what was going on, after "while". */
+                   _ ("listing the readers"));
       goto out;
     }
 
@@ -397,7 +419,9 @@ tke_pcsc_reader_manager_list (TkeReaderManager *manager, gpointer data, GError *
   rv = SCardGetStatusChange (state->context, 0, states, n + 1);
   if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
     {
-      pcsc_failed (error, rv, "", "asking the readers for their cards");
+      pcsc_failed (error, rv, "",
+                   /* TRANSLATORS: what was going on, after "while". */
+                   _ ("asking the readers for their cards"));
       goto out;
     }
 
@@ -461,7 +485,9 @@ tke_pcsc_reader_manager_wait (TkeReaderManager *manager, gpointer data, guint ti
       case SCARD_E_CANCELLED:
         return FALSE;
       default:
-        return pcsc_failed (error, rv, "", "waiting for cards");
+        return pcsc_failed (error, rv, "",
+                            /* TRANSLATORS: what was going on, after "while". */
+                            _ ("waiting for cards"));
     }
 }
 
@@ -498,7 +524,9 @@ tke_pcsc_reader_manager_connect (TkeReaderManager *manager, const char *reader, 
   rv = SCardEstablishContext (SCARD_SCOPE_SYSTEM, NULL, NULL, &connection->context);
   if (rv != SCARD_S_SUCCESS)
     {
-      pcsc_failed (error, rv, reader, "connecting");
+      pcsc_failed (error, rv, reader,
+                   /* TRANSLATORS: what was going on, after "while". */
+                   _ ("connecting"));
       return NULL;
     }
   for (gint64 deadline = g_get_monotonic_time () + SETTLE_MS * 1000;;)
@@ -520,7 +548,9 @@ tke_pcsc_reader_manager_connect (TkeReaderManager *manager, const char *reader, 
       SCardReleaseContext (connection->context);
       if (rv == SCARD_W_REMOVED_CARD)
         rv = SCARD_E_NO_SMARTCARD;
-      pcsc_failed (error, rv, reader, "connecting");
+      pcsc_failed (error, rv, reader,
+                   /* TRANSLATORS: what was going on, after "while". */
+                   _ ("connecting"));
       return NULL;
     }
   connection->open = TRUE;

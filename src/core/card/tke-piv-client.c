@@ -3,6 +3,8 @@
  * parsed with every length checked. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -131,8 +133,10 @@ exchange_no_data (TkePivClient *self, const TkeApdu *apdu, const char *operation
 static gboolean
 malformed (GError **error, const char *what)
 {
-  g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, "The card's answer to %s is malformed.",
-               what);
+  g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
+               /* TRANSLATORS: %s is what the card was asked to do, such as "signing", or the
+                * name of a card command, such as GET VERSION. */
+               _ ("The card's answer to %s is malformed."), what);
   return FALSE;
 }
 
@@ -151,12 +155,6 @@ unwrap (GBytes *answer, guint32 tag, TkeTlv *tlv, const char *what, GError **err
   return TRUE;
 }
 
-static const char *
-reference_name (guint8 reference)
-{
-  return reference == TKE_PIV_PUK ? "PUK" : "PIN";
-}
-
 /* A PIN or PUK FF-padded to 8 bytes, the way VERIFY wants it. */
 static gboolean
 pad_pin (guint8 reference, const TkeSecret *pin, guint8 out[PIN_BLOCK_LEN], GError **error)
@@ -165,9 +163,12 @@ pad_pin (guint8 reference, const TkeSecret *pin, guint8 out[PIN_BLOCK_LEN], GErr
 
   if (len < 6 || len > PIN_BLOCK_LEN)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A %s has 6 to 8 characters; this one has %" G_GSIZE_FORMAT ".",
-                   reference_name (reference), len);
+      if (reference == TKE_PIV_PUK)
+        g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                     _ ("A PUK has 6 to 8 characters; this one has %zu."), len);
+      else
+        g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                     _ ("A PIN has 6 to 8 characters; this one has %zu."), len);
       return FALSE;
     }
   memset (out, 0xFF, PIN_BLOCK_LEN);
@@ -179,7 +180,7 @@ pad_pin (guint8 reference, const TkeSecret *pin, guint8 out[PIN_BLOCK_LEN], GErr
 static gboolean
 check_pin_sw (guint16 sw, guint8 reference, int *tries_left, const char *operation, GError **error)
 {
-  const char *name = reference_name (reference);
+  gboolean puk = reference == TKE_PIV_PUK;
 
   if (tries_left != NULL)
     *tries_left = -1;
@@ -191,34 +192,53 @@ check_pin_sw (guint16 sw, guint8 reference, int *tries_left, const char *operati
 
       if (tries_left != NULL)
         *tries_left = n;
-      g_set_error (error, TKE_ERROR, TKE_ERROR_PIN_WRONG,
-                   "The %s is wrong: %u %s left before the %s is blocked.", name, n,
-                   n == 1 ? "try" : "tries", name);
+      if (puk)
+        g_set_error (error, TKE_ERROR, TKE_ERROR_PIN_WRONG,
+                     g_dngettext (GETTEXT_PACKAGE,
+                                  /* TRANSLATORS: %u is how many more wrong PUKs are accepted. */
+                                  "The PUK is wrong: %u try left before the PUK is blocked.",
+                                  "The PUK is wrong: %u tries left before the PUK is blocked.", n),
+                     n);
+      else
+        g_set_error (error, TKE_ERROR, TKE_ERROR_PIN_WRONG,
+                     g_dngettext (GETTEXT_PACKAGE,
+                                  /* TRANSLATORS: %u is how many more wrong PINs are accepted. */
+                                  "The PIN is wrong: %u try left before the PIN is blocked.",
+                                  "The PIN is wrong: %u tries left before the PIN is blocked.", n),
+                     n);
       return FALSE;
     }
   if (sw == TKE_SW_AUTH_BLOCKED || sw == 0x63C0)
     {
       if (tries_left != NULL)
         *tries_left = 0;
-      if (reference == TKE_PIV_PUK)
+      if (puk)
         g_set_error (error, TKE_ERROR, TKE_ERROR_PIN_BLOCKED,
-                     "The PUK is blocked: the PIN can no longer be unblocked, and the card must "
-                     "be reset to be used again.");
+                     _ ("The PUK is blocked: the PIN can no longer be unblocked, and the card "
+                        "must be reset to be used again."));
       else
         g_set_error (error, TKE_ERROR, TKE_ERROR_PIN_BLOCKED,
-                     "The PIN is blocked: unblock it with the PUK.");
+                     _ ("The PIN is blocked: unblock it with the PUK."));
       return FALSE;
     }
   if (sw == 0x6400)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_STATUS,
-                   "The %s entry on the reader's PIN pad timed out.", name);
+      if (puk)
+        g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_STATUS,
+                     _ ("The PUK entry on the reader's PIN pad timed out."));
+      else
+        g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_STATUS,
+                     _ ("The PIN entry on the reader's PIN pad timed out."));
       return FALSE;
     }
   if (sw == 0x6401)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                   "The %s entry was cancelled on the reader's PIN pad.", name);
+      if (puk)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                     _ ("The PUK entry was cancelled on the reader's PIN pad."));
+      else
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                     _ ("The PIN entry was cancelled on the reader's PIN pad."));
       return FALSE;
     }
   tke_sw_set_error (error, sw, operation);
@@ -276,7 +296,8 @@ tke_piv_public_key_from_point (TkePivAlgorithm algorithm, const guint8 *point, g
   if (field == 0 || point == NULL || len != 2 * field + 1 || point[0] != 0x04)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The card sent a public key that is not an uncompressed %s point.",
+                   /* TRANSLATORS: %s is the name of an elliptic curve, such as P-256, or EC. */
+                   _ ("The card sent a public key that is not an uncompressed %s point."),
                    field == 0 ? "EC" : algorithm_group (algorithm));
       return NULL;
     }
@@ -299,7 +320,8 @@ tke_piv_public_key_from_point (TkePivAlgorithm algorithm, const guint8 *point, g
 out:
   if (key == NULL)
     g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                 "The card sent a public key that is not a point on %s.",
+                 /* TRANSLATORS: %s is the name of an elliptic curve, such as P-256. */
+                 _ ("The card sent a public key that is not a point on %s."),
                  algorithm_group (algorithm));
   EVP_PKEY_CTX_free (check);
   EVP_PKEY_CTX_free (ctx);
@@ -341,13 +363,15 @@ tke_piv_client_select (TkePivClient *self, gboolean short_aid, GError **error)
 
   g_return_val_if_fail (TKE_IS_PIV_CLIENT (self), FALSE);
 
-  answer = exchange (self, &apdu, "selecting the PIV application", &local_error);
+  answer = exchange (self, &apdu,
+                     /* TRANSLATORS: completes "The card refused %s". */
+                     _ ("selecting the PIV application"), &local_error);
   if (answer == NULL)
     {
       if (g_error_matches (local_error, TKE_ERROR, TKE_ERROR_NOT_FOUND))
         g_set_error (error, TKE_ERROR, TKE_ERROR_NOT_FOUND,
-                     "The card in \"%s\" is not a PIV card: use a PIV card (a YubiKey 5 or "
-                     "another).",
+                     _ ("The card in \"%s\" is not a PIV card: use a PIV card (a YubiKey 5 or "
+                        "another)."),
                      tke_card_connection_get_reader_name (self->connection));
       else
         g_propagate_error (error, g_steal_pointer (&local_error));
@@ -382,7 +406,9 @@ tke_piv_client_verify (TkePivClient *self, guint8 reference, const TkeSecret *pi
   tke_wipe (block, sizeof block);
   if (answer == NULL)
     return FALSE;
-  return check_pin_sw (sw, reference, tries_left, "checking the PIN", error);
+  return check_pin_sw (sw, reference, tries_left,
+                       /* TRANSLATORS: completes "The card refused %s". */
+                       _ ("checking the PIN"), error);
 }
 
 gboolean
@@ -397,7 +423,9 @@ tke_piv_client_verify_pin_pad (TkePivClient *self, guint8 reference, int *tries_
     *tries_left = -1;
   if (!tke_card_connection_verify_pin_pad (self->connection, reference, &sw, error))
     return FALSE;
-  return check_pin_sw (sw, reference, tries_left, "checking the PIN", error);
+  return check_pin_sw (sw, reference, tries_left,
+                       /* TRANSLATORS: completes "The card refused %s". */
+                       _ ("checking the PIN"), error);
 }
 
 gboolean
@@ -423,7 +451,9 @@ tke_piv_client_verify_status (TkePivClient *self, guint8 reference, gboolean *ve
   else if (sw == TKE_SW_AUTH_BLOCKED)
     *tries_left = 0;
   else
-    return tke_sw_check (sw, "reporting the PIN status", error);
+    return tke_sw_check (sw,
+                         /* TRANSLATORS: completes "The card refused %s". */
+                         _ ("reporting the PIN status"), error);
   return TRUE;
 }
 
@@ -433,7 +463,9 @@ tke_piv_client_logout (TkePivClient *self, GError **error)
   TkeApdu apdu = { 0x00, INS_VERIFY, 0xFF, TKE_PIV_PIN };
 
   g_return_val_if_fail (TKE_IS_PIV_CLIENT (self), FALSE);
-  return exchange_no_data (self, &apdu, "forgetting the PIN", error);
+  return exchange_no_data (self, &apdu,
+                           /* TRANSLATORS: completes "The card refused %s". */
+                           _ ("forgetting the PIN"), error);
 }
 
 static gboolean
@@ -463,12 +495,19 @@ gboolean
 tke_piv_client_change_reference (TkePivClient *self, guint8 reference, const TkeSecret *old_value,
                                  const TkeSecret *new_value, int *tries_left, GError **error)
 {
+  const char *operation;
+
   g_return_val_if_fail (TKE_IS_PIV_CLIENT (self), FALSE);
   g_return_val_if_fail (old_value != NULL && new_value != NULL, FALSE);
 
-  return two_blocks_command (
-      self, INS_CHANGE_REF, reference, reference, old_value, new_value, tries_left,
-      reference == TKE_PIV_PUK ? "changing the PUK" : "changing the PIN", error);
+  if (reference == TKE_PIV_PUK)
+    /* TRANSLATORS: completes "The card refused %s". */
+    operation = _ ("changing the PUK");
+  else
+    /* TRANSLATORS: completes "The card refused %s". */
+    operation = _ ("changing the PIN");
+  return two_blocks_command (self, INS_CHANGE_REF, reference, reference, old_value, new_value,
+                             tries_left, operation, error);
 }
 
 gboolean
@@ -479,7 +518,9 @@ tke_piv_client_reset_retry_counter (TkePivClient *self, const TkeSecret *puk,
   g_return_val_if_fail (puk != NULL && new_pin != NULL, FALSE);
 
   return two_blocks_command (self, INS_RESET_RETRY, TKE_PIV_PIN, TKE_PIV_PUK, puk, new_pin,
-                             tries_left, "unblocking the PIN", error);
+                             tries_left,
+                             /* TRANSLATORS: completes "The card refused %s". */
+                             _ ("unblocking the PIN"), error);
 }
 
 /* ---- data objects ---- */
@@ -508,7 +549,9 @@ tke_piv_client_get_data (TkePivClient *self, guint32 object_id, GError **error)
   apdu.data = data->data;
   apdu.len = data->len;
   apdu.ne = 256;
-  operation = g_strdup_printf ("reading object %06X", object_id);
+  /* TRANSLATORS: completes "The card refused %s"; %06X is the number of a data object on the
+   * card. */
+  operation = g_strdup_printf (_ ("reading object %06X"), object_id);
   answer = exchange (self, &apdu, operation, error);
   if (answer == NULL)
     return NULL;
@@ -534,8 +577,14 @@ tke_piv_client_put_data (TkePivClient *self, guint32 object_id, const guint8 *co
   tke_tlv_append (data, 0x53, contents, len);
   apdu.data = data->data;
   apdu.len = data->len;
-  operation =
-      g_strdup_printf (len == 0 ? "deleting object %06X" : "writing object %06X", object_id);
+  if (len == 0)
+    /* TRANSLATORS: completes "The card refused %s"; %06X is the number of a data object on the
+     * card. */
+    operation = g_strdup_printf (_ ("deleting object %06X"), object_id);
+  else
+    /* TRANSLATORS: completes "The card refused %s"; %06X is the number of a data object on the
+     * card. */
+    operation = g_strdup_printf (_ ("writing object %06X"), object_id);
   return exchange_no_data (self, &apdu, operation, error);
 }
 
@@ -571,10 +620,14 @@ tke_piv_client_generate_key (TkePivClient *self, guint8 slot, TkePivAlgorithm al
   apdu.len = data->len;
   apdu.ne = 256;
 
-  answer = exchange (self, &apdu, "generating a key", error);
+  answer = exchange (self, &apdu,
+                     /* TRANSLATORS: completes "The card refused %s". */
+                     _ ("generating a key"), error);
   if (answer == NULL)
     return NULL;
-  if (!unwrap (answer, 0x7F49, &outer, "generating a key", error))
+  if (!unwrap (answer, 0x7F49, &outer,
+               /* TRANSLATORS: completes "The card refused %s". */
+               _ ("generating a key"), error))
     return NULL;
   if (!tke_tlv_find (outer.value, outer.len, 0x86, &point, error))
     return NULL;
@@ -608,7 +661,7 @@ tke_piv_client_import_key (TkePivClient *self, guint8 slot, EVP_PKEY *key,
   else
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "Only P-256 and P-384 keys can be put on a PIV card.");
+                   _ ("Only P-256 and P-384 keys can be put on a PIV card."));
       return FALSE;
     }
   field = algorithm_field_len (algorithm);
@@ -617,21 +670,23 @@ tke_piv_client_import_key (TkePivClient *self, guint8 slot, EVP_PKEY *key,
   if (EVP_PKEY_get_bn_param (key, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "The key to import has no private part.");
+                   _ ("The key to import has no private part."));
       return FALSE;
     }
   scalar = OPENSSL_secure_zalloc (field);
   data = g_byte_array_sized_new (2 + field + 6);
   if (scalar == NULL || BN_bn2binpad (d, scalar, field) != (int) field)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, "The private key could not be encoded.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, _ ("The private key could not be encoded."));
       goto out;
     }
   tke_tlv_append (data, 0x06, scalar, field);
   append_policies (data, pin_policy, touch_policy);
   apdu.data = data->data;
   apdu.len = data->len;
-  ok = exchange_no_data (self, &apdu, "importing a key", error);
+  ok = exchange_no_data (self, &apdu,
+                         /* TRANSLATORS: completes "The card refused %s". */
+                         _ ("importing a key"), error);
 
 out:
   tke_wipe (data->data, data->len);
@@ -693,13 +748,17 @@ tke_piv_client_sign_digest (TkePivClient *self, guint8 slot, TkePivAlgorithm alg
   if (algorithm_field_len (algorithm) == 0 || digest_len != algorithm_field_len (algorithm))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A %s key signs digests of %" G_GSIZE_FORMAT " bytes, not %" G_GSIZE_FORMAT ".",
-                   algorithm_group (algorithm), algorithm_field_len (algorithm), digest_len);
+                   /* TRANSLATORS: %s is the name of an elliptic curve, such as P-256; the first
+                    * number is the size of the digests its keys sign, the second the size of
+                    * the one given, both in bytes. */
+                   _ ("A %s key signs digests of %zu bytes, not %zu."), algorithm_group (algorithm),
+                   algorithm_field_len (algorithm), digest_len);
       return NULL;
     }
 
   signature = general_authenticate (self, algorithm, slot, 0x81, digest, digest_len, FALSE,
-                                    "signing", error);
+                                    /* TRANSLATORS: completes "The card refused %s". */
+                                    _ ("signing"), error);
   if (signature == NULL)
     return NULL;
 
@@ -709,7 +768,9 @@ tke_piv_client_sign_digest (TkePivClient *self, guint8 slot, TkePivAlgorithm alg
   if (sig == NULL || der != (const guint8 *) g_bytes_get_data (signature, NULL) + der_len)
     {
       ECDSA_SIG_free (sig);
-      malformed (error, "signing");
+      malformed (error,
+                 /* TRANSLATORS: completes "The card refused %s". */
+                 _ ("signing"));
       return NULL;
     }
   ECDSA_SIG_free (sig);
@@ -734,19 +795,23 @@ tke_piv_client_ecdh (TkePivClient *self, guint8 slot, TkePivAlgorithm algorithm,
       point_len != 2 * algorithm_field_len (algorithm) + 1 || point[0] != 0x04)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "The other key of the key agreement is not an uncompressed %s point.",
+                   /* TRANSLATORS: %s is the name of an elliptic curve, such as P-256. */
+                   _ ("The other key of the key agreement is not an uncompressed %s point."),
                    algorithm_group (algorithm));
       return NULL;
     }
 
   shared = general_authenticate (self, algorithm, slot, 0x85, point, point_len, TRUE,
-                                 "agreeing on a key", error);
+                                 /* TRANSLATORS: completes "The card refused %s". */
+                                 _ ("agreeing on a key"), error);
   if (shared == NULL)
     return NULL;
   if (g_bytes_get_size (shared) != algorithm_field_len (algorithm))
     {
       wipe_bytes (shared);
-      malformed (error, "agreeing on a key");
+      malformed (error,
+                 /* TRANSLATORS: completes "The card refused %s". */
+                 _ ("agreeing on a key"));
       return NULL;
     }
   secret = tke_secret_new_from (g_bytes_get_data (shared, NULL), g_bytes_get_size (shared), error);
@@ -794,7 +859,8 @@ gboolean
 tke_piv_client_authenticate (TkePivClient *self, TkePivAlgorithm algorithm, const TkeSecret *key,
                              GError **error)
 {
-  const char *operation = "authenticating with the management key";
+  /* TRANSLATORS: completes "The card refused %s". */
+  const char *operation = _ ("authenticating with the management key");
   const EVP_CIPHER *cipher;
   gsize block = 0;
   guint8 witness[16], challenge[16], expected[16];
@@ -813,7 +879,8 @@ tke_piv_client_authenticate (TkePivClient *self, TkePivAlgorithm algorithm, cons
   if (cipher == NULL || tke_secret_len (key) != tke_piv_management_key_len (algorithm))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "The management key does not fit its algorithm (%02X).", algorithm);
+                   /* TRANSLATORS: %02X is the number of the key's algorithm in hexadecimal. */
+                   _ ("The management key does not fit its algorithm (%02X)."), algorithm);
       return FALSE;
     }
 
@@ -852,7 +919,7 @@ tke_piv_client_authenticate (TkePivClient *self, TkePivAlgorithm algorithm, cons
   if (sw == TKE_SW_SECURITY_STATUS)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_STATUS,
-                   "The card refused the management key: it is not this card's key.");
+                   _ ("The card refused the management key: it is not this card's key."));
       goto out;
     }
   if (!tke_sw_check (sw, operation, error))
@@ -868,8 +935,8 @@ tke_piv_client_authenticate (TkePivClient *self, TkePivAlgorithm algorithm, cons
   if (CRYPTO_memcmp (tlv.value, expected, block) != 0)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_STATUS,
-                   "The card did not prove that it holds the management key: do not use this "
-                   "card.");
+                   _ ("The card did not prove that it holds the management key: do not use "
+                      "this card."));
       goto out;
     }
   ok = TRUE;
@@ -877,7 +944,7 @@ tke_piv_client_authenticate (TkePivClient *self, TkePivAlgorithm algorithm, cons
 
 crypto_failed:
   g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-               "The management key authentication could not be computed.");
+               _ ("The management key authentication could not be computed."));
 out:
   tke_wipe (witness, sizeof witness);
   tke_wipe (data->data, data->len);
@@ -895,7 +962,9 @@ tke_piv_client_get_version (TkePivClient *self, guint8 version[3], GError **erro
 
   g_return_val_if_fail (TKE_IS_PIV_CLIENT (self), FALSE);
 
-  answer = exchange (self, &apdu, "reporting its version", error);
+  answer = exchange (self, &apdu,
+                     /* TRANSLATORS: completes "The card refused %s". */
+                     _ ("reporting its version"), error);
   if (answer == NULL)
     return FALSE;
   if (g_bytes_get_size (answer) != 3)
@@ -914,7 +983,9 @@ tke_piv_client_get_serial (TkePivClient *self, guint32 *serial, GError **error)
   g_return_val_if_fail (TKE_IS_PIV_CLIENT (self), FALSE);
   g_return_val_if_fail (serial != NULL, FALSE);
 
-  answer = exchange (self, &apdu, "reporting its serial number", error);
+  answer = exchange (self, &apdu,
+                     /* TRANSLATORS: completes "The card refused %s". */
+                     _ ("reporting its serial number"), error);
   if (answer == NULL)
     return FALSE;
   if (g_bytes_get_size (answer) != 4)
@@ -937,7 +1008,9 @@ tke_piv_client_get_metadata (TkePivClient *self, guint8 slot, TkePivMetadata *me
   g_return_val_if_fail (metadata != NULL, FALSE);
 
   *metadata = (TkePivMetadata){ -1, -1, -1, -1, -1, -1, -1, NULL };
-  answer = exchange (self, &apdu, "reporting a key's metadata", error);
+  answer = exchange (self, &apdu,
+                     /* TRANSLATORS: completes "The card refused %s". */
+                     _ ("reporting a key's metadata"), error);
   if (answer == NULL)
     return FALSE;
 
@@ -1021,8 +1094,9 @@ tke_piv_client_set_management_key (TkePivClient *self, TkePivAlgorithm algorithm
   if (key_len == 0 || tke_secret_len (key) != key_len)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A management key for algorithm %02X has %" G_GSIZE_FORMAT " bytes.", algorithm,
-                   key_len);
+                   /* TRANSLATORS: %02X is the number of the key's algorithm in hexadecimal, %zu
+                    * the size its keys have. */
+                   _ ("A management key for algorithm %02X has %zu bytes."), algorithm, key_len);
       return FALSE;
     }
   data[0] = algorithm;
@@ -1030,7 +1104,9 @@ tke_piv_client_set_management_key (TkePivClient *self, TkePivAlgorithm algorithm
   data[2] = key_len;
   memcpy (data + 3, tke_secret_peek (key), key_len);
   apdu.len = 3 + key_len;
-  ok = exchange_no_data (self, &apdu, "setting the management key", error);
+  ok = exchange_no_data (self, &apdu,
+                         /* TRANSLATORS: completes "The card refused %s". */
+                         _ ("setting the management key"), error);
   tke_wipe (data, sizeof data);
   return ok;
 }

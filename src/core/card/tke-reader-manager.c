@@ -2,6 +2,8 @@
 /* The common half of reader managers: the watching thread and waiting for a card. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tke-error.h"
 #include "tke-reader-manager.h"
 
@@ -352,7 +354,7 @@ tke_reader_manager_wait_for_card (TkeReaderManager *self, const char *reader, gu
       if (left_ms <= 0)
         {
           g_set_error (error, TKE_ERROR, TKE_ERROR_NO_CARD,
-                       "No card was inserted into \"%s\" in time.", reader);
+                       _ ("No card was inserted into \"%s\" in time."), reader);
           break;
         }
       {

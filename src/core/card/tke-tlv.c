@@ -2,14 +2,17 @@
 /* BER-TLV parsing and building. Every length is checked against the bytes that are really there. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tke-error.h"
 #include "tke-tlv.h"
 
 static gboolean
 malformed (GError **error, const char *what)
 {
-  g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, "The card or file sent malformed data (%s).",
-               what);
+  g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
+               /* TRANSLATORS: %s says what is wrong, such as "a length is missing". */
+               _ ("The card or file sent malformed data (%s)."), what);
   return FALSE;
 }
 
@@ -27,7 +30,7 @@ tke_tlv_next (const guint8 **data, gsize *remaining, TkeTlv *tlv, GError **error
   left = *remaining;
 
   if (left == 0)
-    return malformed (error, "a TLV was expected but the data ended");
+    return malformed (error, _ ("a TLV was expected but the data ended"));
 
   /* Tag: low five bits all set means more tag bytes follow, each with bit 8 set but the last. */
   tag = *p++;
@@ -39,9 +42,9 @@ tke_tlv_next (const guint8 **data, gsize *remaining, TkeTlv *tlv, GError **error
       do
         {
           if (left == 0)
-            return malformed (error, "a tag runs past the end");
+            return malformed (error, _ ("a tag runs past the end"));
           if (++n > 2)
-            return malformed (error, "a tag is longer than three bytes");
+            return malformed (error, _ ("a tag is longer than three bytes"));
           tag = (tag << 8) | *p;
           left--;
         }
@@ -49,7 +52,7 @@ tke_tlv_next (const guint8 **data, gsize *remaining, TkeTlv *tlv, GError **error
     }
 
   if (left == 0)
-    return malformed (error, "a length is missing");
+    return malformed (error, _ ("a length is missing"));
 
   len = *p++;
   left--;
@@ -58,11 +61,11 @@ tke_tlv_next (const guint8 **data, gsize *remaining, TkeTlv *tlv, GError **error
       guint n = len & 0x7F;
 
       if (n == 0)
-        return malformed (error, "indefinite lengths are not allowed");
+        return malformed (error, _ ("indefinite lengths are not allowed"));
       if (n > 3)
-        return malformed (error, "a length field is longer than three bytes");
+        return malformed (error, _ ("a length field is longer than three bytes"));
       if (left < n)
-        return malformed (error, "a length field runs past the end");
+        return malformed (error, _ ("a length field runs past the end"));
 
       len = 0;
       for (guint i = 0; i < n; i++)
@@ -72,7 +75,7 @@ tke_tlv_next (const guint8 **data, gsize *remaining, TkeTlv *tlv, GError **error
     }
 
   if (len > left)
-    return malformed (error, "a value is longer than the data that holds it");
+    return malformed (error, _ ("a value is longer than the data that holds it"));
 
   tlv->tag = tag;
   tlv->value = p;
@@ -129,7 +132,8 @@ tke_tlv_find (const guint8 *data, gsize len, guint32 tag, TkeTlv *tlv, GError **
     g_propagate_error (error, local_error);
   else
     g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                 "The card or file sent malformed data (tag %X is missing).", tag);
+                 /* TRANSLATORS: %X is the number of a data field (a TLV tag) in hexadecimal. */
+                 _ ("The card or file sent malformed data (tag %X is missing)."), tag);
   return FALSE;
 }
 

@@ -2,6 +2,8 @@
 /* The in-process reader manager: readers are slots under one lock, cards are engines. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tke-error.h"
 #include "tke-virtual-reader.h"
 
@@ -105,14 +107,18 @@ check_card_locked (TkeVirtualConnection *self, const char *what, GError **error)
   if (self->slot->gone)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_READER_GONE,
-                   "The reader \"%s\" was unplugged while %s.", reader, what);
+                   /* TRANSLATORS: the first %s is the reader's name, the second what was going
+                    * on, such as "a command was being sent". */
+                   _ ("The reader \"%s\" was unplugged while %s."), reader, what);
       return FALSE;
     }
   if (self->slot->card == NULL || self->slot->insertion != self->insertion)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_REMOVED,
-                   "The card was removed from \"%s\" while %s: insert it again and repeat the "
-                   "step.",
+                   /* TRANSLATORS: the first %s is the reader's name, the second what was going
+                    * on, such as "a command was being sent". */
+                   _ ("The card was removed from \"%s\" while %s: insert it again and repeat "
+                      "the step."),
                    reader, what);
       return FALSE;
     }
@@ -130,7 +136,9 @@ tke_virtual_connection_transmit_raw (TkeCardConnection *connection, GBytes *comm
   /* A transaction of another connection holds the card: wait as pcsc-lite does. */
   while (self->slot->tx_owner != NULL && self->slot->tx_owner != self && self->slot->card != NULL)
     g_cond_wait (&manager->changed, &manager->lock);
-  if (check_card_locked (self, "a command was being sent", error))
+  if (check_card_locked (self,
+                         /* TRANSLATORS: what was going on, after "while". */
+                         _ ("a command was being sent"), error))
     {
       response = tke_virtual_card_transmit (self->slot->card, command);
       if (self->slot->remove_after > 0 && --self->slot->remove_after == 0)
@@ -138,7 +146,9 @@ tke_virtual_connection_transmit_raw (TkeCardConnection *connection, GBytes *comm
           /* The card leaves with this APDU unanswered, as a card pulled mid-exchange. */
           g_clear_pointer (&response, g_bytes_unref);
           pull_card_locked (manager, self->slot);
-          check_card_locked (self, "a command was being sent", error);
+          check_card_locked (self,
+                             /* TRANSLATORS: what was going on, after "while". */
+                             _ ("a command was being sent"), error);
         }
     }
   g_mutex_unlock (&manager->lock);
@@ -155,7 +165,9 @@ tke_virtual_connection_begin_transaction (TkeCardConnection *connection, GError 
   g_mutex_lock (&manager->lock);
   while (self->slot->tx_owner != NULL && self->slot->tx_owner != self && self->slot->card != NULL)
     g_cond_wait (&manager->changed, &manager->lock);
-  ok = check_card_locked (self, "the card was being reserved", error);
+  ok = check_card_locked (self,
+                          /* TRANSLATORS: what was going on, after "while". */
+                          _ ("the card was being reserved"), error);
   if (ok)
     self->slot->tx_owner = self;
   g_mutex_unlock (&manager->lock);
@@ -319,9 +331,9 @@ tke_virtual_reader_manager_connect (TkeReaderManager *manager, const char *reade
   slot = find_slot (self, reader);
   if (slot == NULL)
     g_set_error (error, TKE_ERROR, TKE_ERROR_NO_READER,
-                 "The reader \"%s\" is not connected: plug it in or choose another.", reader);
+                 _ ("The reader \"%s\" is not connected: plug it in or choose another."), reader);
   else if (slot->card == NULL)
-    g_set_error (error, TKE_ERROR, TKE_ERROR_NO_CARD, "There is no card in \"%s\".", reader);
+    g_set_error (error, TKE_ERROR, TKE_ERROR_NO_CARD, _ ("There is no card in \"%s\"."), reader);
   else
     {
       connection = g_object_new (TKE_TYPE_VIRTUAL_CONNECTION, "reader-name", reader, NULL);
@@ -395,7 +407,7 @@ tke_virtual_reader_manager_add_reader (TkeVirtualReaderManager *self, const char
   g_mutex_lock (&self->lock);
   if (find_slot (self, name) != NULL)
     g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                 "A reader named \"%s\" is already connected.", name);
+                 _ ("A reader named \"%s\" is already connected."), name);
   else
     {
       slot = g_new0 (Slot, 1);
@@ -443,11 +455,11 @@ tke_virtual_reader_manager_insert (TkeVirtualReaderManager *self, const char *re
   g_mutex_lock (&self->lock);
   slot = find_slot (self, reader);
   if (slot == NULL)
-    g_set_error (error, TKE_ERROR, TKE_ERROR_NO_READER, "The reader \"%s\" is not connected.",
+    g_set_error (error, TKE_ERROR, TKE_ERROR_NO_READER, _ ("The reader \"%s\" is not connected."),
                  reader);
   else if (slot->card != NULL)
     g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                 "The reader \"%s\" already holds a card: remove it first.", reader);
+                 _ ("The reader \"%s\" already holds a card: remove it first."), reader);
   else
     {
       slot->card = g_object_ref (card);

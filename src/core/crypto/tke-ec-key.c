@@ -2,6 +2,8 @@
 /* EC key helpers on OpenSSL 3: the forms in which administrator, unit and card keys travel. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -29,16 +31,31 @@ static const struct
   [TKE_CURVE_P521] = { "secp521r1", "P-521", "ES512", 66 },
 };
 
-static gboolean
-set_crypto_error (GError **error, const char *what)
+/* OpenSSL's description of its last error, for a message; its error queue is emptied. The text
+ * is in a buffer of the calling thread, which the next call overwrites. */
+static const char *
+crypto_detail (void)
 {
+  static _Thread_local char buf[256];
   unsigned long code = ERR_get_error ();
-  char buf[256] = "no detail";
 
-  if (code != 0)
-    ERR_error_string_n (code, buf, sizeof buf);
   ERR_clear_error ();
-  g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, "%s failed in OpenSSL (%s).", what, buf);
+  if (code == 0)
+    return _ ("no detail");
+  ERR_error_string_n (code, buf, sizeof buf);
+  return buf;
+}
+
+/* A TKE_ERROR_CRYPTO error; format is a whole sentence, its %s for crypto_detail (). */
+G_GNUC_PRINTF (2, 3)
+static gboolean
+set_crypto_error (GError **error, const char *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_propagate_error (error, g_error_new_valist (TKE_ERROR, TKE_ERROR_CRYPTO, format, args));
+  va_end (args);
   return FALSE;
 }
 
@@ -89,7 +106,9 @@ tke_ec_key_generate (TkeCurve curve, GError **error)
    * clears it when the key is freed. */
   key = EVP_EC_gen (curves[curve].group);
   if (key == NULL)
-    set_crypto_error (error, "Generating an EC key");
+    set_crypto_error (error,
+                      /* TRANSLATORS: %s is OpenSSL's description of the error. */
+                      _ ("Generating an EC key failed in OpenSSL (%s)."), crypto_detail ());
   return key;
 }
 
@@ -105,7 +124,7 @@ tke_ec_key_get_curve (EVP_PKEY *key, TkeCurve *curve, GError **error)
       !EVP_PKEY_get_utf8_string_param (key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "The key is not an elliptic curve key; P-256, P-384 or P-521 is needed.");
+                   _ ("The key is not an elliptic curve key; P-256, P-384 or P-521 is needed."));
       return FALSE;
     }
   for (guint i = 0; i < G_N_ELEMENTS (curves); i++)
@@ -116,7 +135,8 @@ tke_ec_key_get_curve (EVP_PKEY *key, TkeCurve *curve, GError **error)
         return TRUE;
       }
   g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-               "The key is on curve %s; only P-256, P-384 and P-521 are supported.", group);
+               /* TRANSLATORS: %s is OpenSSL's name of the key's curve. */
+               _ ("The key is on curve %s; only P-256, P-384 and P-521 are supported."), group);
   return FALSE;
 }
 
@@ -132,7 +152,9 @@ tke_ec_key_get_point (EVP_PKEY *key, GError **error)
                                         &len) ||
       len < 1)
     {
-      set_crypto_error (error, "Reading the public point");
+      set_crypto_error (error,
+                        /* TRANSLATORS: %s is OpenSSL's description of the error. */
+                        _ ("Reading the public point failed in OpenSSL (%s)."), crypto_detail ());
       return NULL;
     }
   if (buf[0] != 0x04)
@@ -144,7 +166,10 @@ tke_ec_key_get_point (EVP_PKEY *key, GError **error)
                                             sizeof buf, &len) ||
           buf[0] != 0x04)
         {
-          set_crypto_error (error, "Reading the uncompressed public point");
+          set_crypto_error (error,
+                            /* TRANSLATORS: %s is OpenSSL's description of the error. */
+                            _ ("Reading the uncompressed public point failed in OpenSSL (%s)."),
+                            crypto_detail ());
           return NULL;
         }
     }
@@ -179,7 +204,9 @@ tke_ec_key_get_ski (EVP_PKEY *key, GError **error)
   data = g_bytes_get_data (point, &len);
   if (EVP_Digest (data, len, digest, NULL, EVP_sha256 (), NULL) != 1)
     {
-      set_crypto_error (error, "SHA-256");
+      set_crypto_error (error,
+                        /* TRANSLATORS: %s is OpenSSL's description of the error. */
+                        _ ("SHA-256 failed in OpenSSL (%s)."), crypto_detail ());
       return NULL;
     }
   return tke_hex_encode (digest, sizeof digest);
@@ -245,7 +272,7 @@ tke_b64url_decode (const char *text, GError **error)
 
 bad:
   g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-               "A field that should be base64url (RFC 4648 §5, no padding) is not.");
+               _ ("A field that should be base64url (RFC 4648 §5, no padding) is not."));
   return NULL;
 }
 
@@ -283,7 +310,7 @@ tke_ec_key_to_jwk (EVP_PKEY *key, gboolean include_private, GError **error)
   p = g_bytes_get_data (point, &len);
   if (len != 1 + 2 * flen)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, "The public point has a wrong length.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, _ ("The public point has a wrong length."));
       return NULL;
     }
   x = tke_b64url_encode (p + 1, flen);
@@ -299,7 +326,7 @@ tke_ec_key_to_jwk (EVP_PKEY *key, gboolean include_private, GError **error)
         {
           json_decref (jwk);
           g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                       "The key has no private part to export.");
+                       _ ("The key has no private part to export."));
           return NULL;
         }
       d = bn_to_b64url (priv, flen);
@@ -332,7 +359,7 @@ tke_ec_key_from_jwk (const json_t *jwk, GError **error)
       !g_str_equal (kty, "EC"))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The key is not an EC JWK with kty, crv, x and y.");
+                   _ ("The key is not an EC JWK with kty, crv, x and y."));
       return NULL;
     }
   for (guint i = 0; i < G_N_ELEMENTS (curves); i++)
@@ -341,7 +368,8 @@ tke_ec_key_from_jwk (const json_t *jwk, GError **error)
   if (curve < 0)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The key's curve %s is not one of P-256, P-384 and P-521.", crv);
+                   /* TRANSLATORS: %s is the curve the key names. */
+                   _ ("The key's curve %s is not one of P-256, P-384 and P-521."), crv);
       return NULL;
     }
   flen = curves[curve].field_len;
@@ -353,7 +381,7 @@ tke_ec_key_from_jwk (const json_t *jwk, GError **error)
       (d != NULL && (db == NULL || g_bytes_get_size (db) != flen)))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The key's coordinates do not have the length of curve %s.", crv);
+                   _ ("The key's coordinates do not have the length of curve %s."), crv);
       return NULL;
     }
   point[0] = 0x04;
@@ -377,7 +405,7 @@ tke_ec_key_from_jwk (const json_t *jwk, GError **error)
       /* Most often the point is not on the curve: what came in is not a key. */
       ERR_clear_error ();
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The JWK does not hold a valid key on curve %s.", crv);
+                   _ ("The JWK does not hold a valid key on curve %s."), crv);
       key = NULL;
     }
   OSSL_PARAM_free (params);
@@ -397,8 +425,8 @@ tke_ec_key_from_jwk (const json_t *jwk, GError **error)
           EVP_PKEY_free (key);
           key = NULL;
           ERR_clear_error ();
-          g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, "The key's point is not on curve %s.",
-                       crv);
+          g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
+                       _ ("The key's point is not on curve %s."), crv);
         }
       EVP_PKEY_CTX_free (check);
     }
@@ -417,7 +445,9 @@ tke_ec_key_to_spki (EVP_PKEY *key, GError **error)
   len = i2d_PUBKEY (key, &der);
   if (len <= 0)
     {
-      set_crypto_error (error, "Encoding the public key");
+      set_crypto_error (error,
+                        /* TRANSLATORS: %s is OpenSSL's description of the error. */
+                        _ ("Encoding the public key failed in OpenSSL (%s)."), crypto_detail ());
       return NULL;
     }
   out = g_bytes_new (der, len);
@@ -433,7 +463,7 @@ tke_ec_key_from_spki (const guint8 *der, gsize len, GError **error)
 
   if (der == NULL || len == 0 || len > G_MAXINT)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, "The public key is empty.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, _ ("The public key is empty."));
       return NULL;
     }
   key = d2i_PUBKEY (NULL, &p, (long) len);
@@ -442,7 +472,7 @@ tke_ec_key_from_spki (const guint8 *der, gsize len, GError **error)
       EVP_PKEY_free (key);
       ERR_clear_error ();
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The public key is not a DER SubjectPublicKeyInfo.");
+                   _ ("The public key is not a DER SubjectPublicKeyInfo."));
       return NULL;
     }
   if (!tke_ec_key_get_curve (key, NULL, error))
@@ -472,7 +502,9 @@ tke_ec_key_to_private_der (EVP_PKEY *key, GError **error)
   len = i2d_PrivateKey (key, &der);
   if (len <= 0)
     {
-      set_crypto_error (error, "Encoding the private key");
+      set_crypto_error (error,
+                        /* TRANSLATORS: %s is OpenSSL's description of the error. */
+                        _ ("Encoding the private key failed in OpenSSL (%s)."), crypto_detail ());
       return NULL;
     }
   array = g_byte_array_sized_new (len);
@@ -489,14 +521,14 @@ tke_ec_key_from_private_der (const guint8 *der, gsize len, GError **error)
 
   if (der == NULL || len == 0 || len > G_MAXINT)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, "The private key is empty.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, _ ("The private key is empty."));
       return NULL;
     }
   key = d2i_AutoPrivateKey (NULL, &p, (long) len);
   if (key == NULL)
     {
       ERR_clear_error ();
-      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, "The private key does not parse.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, _ ("The private key does not parse."));
       return NULL;
     }
   if (!tke_ec_key_get_curve (key, NULL, error))
@@ -538,7 +570,7 @@ tke_ecdsa_der_to_raw (const guint8 *der, gsize der_len, gsize field_len, GError 
 bad:
   ERR_clear_error ();
   g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-               "The ECDSA signature is not a DER signature for this key size.");
+               _ ("The ECDSA signature is not a DER signature for this key size."));
   return NULL;
 }
 
@@ -554,7 +586,7 @@ tke_ecdsa_raw_to_der (const guint8 *raw, gsize raw_len, GError **error)
   if (raw == NULL || raw_len == 0 || raw_len % 2 != 0 || raw_len > 132)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "An R || S signature must have two halves of the key's size.");
+                   _ ("An R || S signature must have two halves of the key's size."));
       return NULL;
     }
   sig = ECDSA_SIG_new ();
@@ -565,14 +597,18 @@ tke_ecdsa_raw_to_der (const guint8 *raw, gsize raw_len, GError **error)
       BN_free (r);
       BN_free (s);
       ECDSA_SIG_free (sig);
-      set_crypto_error (error, "Encoding the signature");
+      set_crypto_error (error,
+                        /* TRANSLATORS: %s is OpenSSL's description of the error. */
+                        _ ("Encoding the signature failed in OpenSSL (%s)."), crypto_detail ());
       return NULL;
     }
   len = i2d_ECDSA_SIG (sig, &der);
   ECDSA_SIG_free (sig);
   if (len <= 0)
     {
-      set_crypto_error (error, "Encoding the signature");
+      set_crypto_error (error,
+                        /* TRANSLATORS: %s is OpenSSL's description of the error. */
+                        _ ("Encoding the signature failed in OpenSSL (%s)."), crypto_detail ());
       return NULL;
     }
   out = g_bytes_new (der, len);
@@ -594,7 +630,9 @@ tke_ecdsa_sign_digest (EVP_PKEY *key, const guint8 *digest, gsize digest_len, GE
       EVP_PKEY_sign (ctx, sig, &sig_len, digest, digest_len) != 1)
     {
       EVP_PKEY_CTX_free (ctx);
-      set_crypto_error (error, "ECDSA signing");
+      set_crypto_error (error,
+                        /* TRANSLATORS: %s is OpenSSL's description of the error. */
+                        _ ("ECDSA signing failed in OpenSSL (%s)."), crypto_detail ());
       return NULL;
     }
   EVP_PKEY_CTX_free (ctx);
@@ -636,7 +674,8 @@ tke_admin_name_is_valid (const char *name, GError **error)
 
 bad:
   g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-               "An administrator name must be 1 to %d printable characters.", TKE_ADMIN_NAME_MAX);
+               _ ("An administrator name must be 1 to %d printable characters."),
+               TKE_ADMIN_NAME_MAX);
   return FALSE;
 }
 
@@ -657,11 +696,14 @@ tke_ec_key_self_signed_certificate (EVP_PKEY *key, const char *name, guint days,
   if (!tke_ec_key_has_private (key))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A self-signed certificate needs the private key.");
+                   _ ("A self-signed certificate needs the private key."));
       return NULL;
     }
   if (RAND_bytes (serial, sizeof serial) != 1)
-    return set_crypto_error (error, "Random serial number"), NULL;
+    return set_crypto_error (error,
+                             /* TRANSLATORS: %s is OpenSSL's description of the error. */
+                             _ ("Random serial number failed in OpenSSL (%s)."), crypto_detail ()),
+           NULL;
   serial[0] &= 0x7f;
 
   cert = X509_new ();
@@ -676,7 +718,10 @@ tke_ec_key_self_signed_certificate (EVP_PKEY *key, const char *name, guint days,
       X509_gmtime_adj (X509_getm_notAfter (cert), (long) days * 86400) == NULL ||
       X509_set_pubkey (cert, key) != 1 || X509_sign (cert, key, tke_curve_digest (curve)) <= 0 ||
       (len = i2d_X509 (cert, &der)) <= 0)
-    set_crypto_error (error, "Creating the self-signed certificate");
+    set_crypto_error (error,
+                      /* TRANSLATORS: %s is OpenSSL's description of the error. */
+                      _ ("Creating the self-signed certificate failed in OpenSSL (%s)."),
+                      crypto_detail ());
   else
     out = g_bytes_new (der, len);
   OPENSSL_free (der);
@@ -718,8 +763,8 @@ tke_certificate_check_self_signed (const guint8 *der, gsize len, char **name, EV
       X509_free (cert);
       ERR_clear_error ();
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "The certificate's self-signature does not verify: the key holder did not "
-                   "sign it.");
+                   _ ("The certificate's self-signature does not verify: the key holder did not "
+                      "sign it."));
       return FALSE;
     }
   subject = X509_get_subject_name (cert);
@@ -731,7 +776,7 @@ tke_certificate_check_self_signed (const guint8 *der, gsize len, char **name, EV
       OPENSSL_free (utf8);
       X509_free (cert);
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The certificate has no common name to serve as the administrator name.");
+                   _ ("The certificate has no common name to serve as the administrator name."));
       return FALSE;
     }
   cn = g_strndup ((const char *) utf8, utf8_len);
@@ -755,7 +800,7 @@ malformed:
   X509_free (cert);
   ERR_clear_error ();
   g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-               "The certificate is not a DER X.509 "
-               "certificate with an EC key.");
+               _ ("The certificate is not a DER X.509 "
+                  "certificate with an EC key."));
   return FALSE;
 }

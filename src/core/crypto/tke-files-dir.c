@@ -3,6 +3,8 @@
 #define _GNU_SOURCE /* renameat2 */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,11 +17,19 @@
 #include "tke-error.h"
 #include "tke-files-dir.h"
 
+/* format is a whole sentence: a %s for the file or directory, a %s for g_strerror (saved_errno). */
+G_GNUC_PRINTF (3, 4)
 static gboolean
-set_io_error (GError **error, int saved_errno, const char *what, const char *path)
+set_io_error (GError **error, int saved_errno, const char *format, ...)
 {
-  g_set_error (error, TKE_ERROR, saved_errno == ENOENT ? TKE_ERROR_NOT_FOUND : TKE_ERROR_FAILED,
-               "%s %s failed: %s.", what, path, g_strerror (saved_errno));
+  va_list args;
+
+  va_start (args, format);
+  g_propagate_error (
+      error,
+      g_error_new_valist (TKE_ERROR, saved_errno == ENOENT ? TKE_ERROR_NOT_FOUND : TKE_ERROR_FAILED,
+                          format, args));
+  va_end (args);
   return FALSE;
 }
 
@@ -29,12 +39,22 @@ fsync_directory (const char *dir, GError **error)
   int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
   if (fd < 0)
-    return set_io_error (error, errno, "Opening the directory", dir);
+    {
+      int saved_errno = errno;
+
+      return set_io_error (error, saved_errno,
+                           /* TRANSLATORS: a file or directory, then the system's reason. */
+                           _ ("Opening the directory %s failed: %s."), dir,
+                           g_strerror (saved_errno));
+    }
   if (fsync (fd) != 0 && errno != EINVAL)
     {
       int saved_errno = errno;
       close (fd);
-      return set_io_error (error, saved_errno, "Flushing the directory", dir);
+      return set_io_error (error, saved_errno,
+                           /* TRANSLATORS: a file or directory, then the system's reason. */
+                           _ ("Flushing the directory %s failed: %s."), dir,
+                           g_strerror (saved_errno));
     }
   close (fd);
   return TRUE;
@@ -60,18 +80,34 @@ tke_files_dir_ensure (const char *dir, GError **error)
   if (g_file_test (dir, G_FILE_TEST_EXISTS) && !g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "The files directory %s is not a directory: choose another with TKE_FILES.",
+                   _ ("The files directory %s is not a directory: choose another with "
+                      "TKE_FILES."),
                    dir);
       return FALSE;
     }
   if (g_mkdir_with_parents (dir, 0700) != 0)
-    return set_io_error (error, errno, "Creating the files directory", dir);
+    {
+      int saved_errno = errno;
+
+      return set_io_error (error, saved_errno,
+                           /* TRANSLATORS: a file or directory, then the system's reason. */
+                           _ ("Creating the files directory %s failed: %s."), dir,
+                           g_strerror (saved_errno));
+    }
   if (g_stat (dir, &st) != 0)
-    return set_io_error (error, errno, "Reading the files directory", dir);
+    {
+      int saved_errno = errno;
+
+      return set_io_error (error, saved_errno,
+                           /* TRANSLATORS: a file or directory, then the system's reason. */
+                           _ ("Reading the files directory %s failed: %s."), dir,
+                           g_strerror (saved_errno));
+    }
   if (!S_ISDIR (st.st_mode))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "The files directory %s is not a directory: choose another with TKE_FILES.",
+                   _ ("The files directory %s is not a directory: choose another with "
+                      "TKE_FILES."),
                    dir);
       return FALSE;
     }
@@ -80,8 +116,8 @@ tke_files_dir_ensure (const char *dir, GError **error)
   if (st.st_uid != getuid () || (st.st_mode & 0077) != 0)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "The files directory %s is open to other users: make it yours with "
-                   "chmod 700 (it holds administrator keys and key parts).",
+                   _ ("The files directory %s is open to other users: make it yours with "
+                      "chmod 700 (it holds administrator keys and key parts)."),
                    dir);
       return FALSE;
     }
@@ -137,7 +173,7 @@ tke_files_dir_write (const char *path, const guint8 *data, gsize len, gboolean r
   if (!replace && g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "The file %s already exists: choose another name or remove it first.", path);
+                   _ ("The file %s already exists: choose another name or remove it first."), path);
       return FALSE;
     }
 
@@ -145,19 +181,28 @@ tke_files_dir_write (const char *path, const guint8 *data, gsize len, gboolean r
   tmp = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0)
-    return set_io_error (error, errno, "Creating a file in", dir);
+    {
+      saved_errno = errno;
+      return set_io_error (error, saved_errno,
+                           /* TRANSLATORS: a file or directory, then the system's reason. */
+                           _ ("Creating a file in %s failed: %s."), dir, g_strerror (saved_errno));
+    }
   if (fchmod (fd, 0600) != 0 || !write_all (fd, data, len) || fsync (fd) != 0)
     {
       saved_errno = errno;
       close (fd);
       unlink (tmp);
-      return set_io_error (error, saved_errno, "Writing", path);
+      return set_io_error (error, saved_errno,
+                           /* TRANSLATORS: a file or directory, then the system's reason. */
+                           _ ("Writing %s failed: %s."), path, g_strerror (saved_errno));
     }
   if (close (fd) != 0)
     {
       saved_errno = errno;
       unlink (tmp);
-      return set_io_error (error, saved_errno, "Writing", path);
+      return set_io_error (error, saved_errno,
+                           /* TRANSLATORS: a file or directory, then the system's reason. */
+                           _ ("Writing %s failed: %s."), path, g_strerror (saved_errno));
     }
 
   if ((replace ? rename (tmp, path) : rename_no_replace (tmp, path)) != 0)
@@ -167,10 +212,14 @@ tke_files_dir_write (const char *path, const guint8 *data, gsize len, gboolean r
       if (saved_errno == EEXIST)
         {
           g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                       "The file %s already exists: choose another name or remove it first.", path);
+                       _ ("The file %s already exists: choose another name or remove it first."),
+                       path);
           return FALSE;
         }
-      return set_io_error (error, saved_errno, "Moving the new file to", path);
+      return set_io_error (error, saved_errno,
+                           /* TRANSLATORS: a file or directory, then the system's reason. */
+                           _ ("Moving the new file to %s failed: %s."), path,
+                           g_strerror (saved_errno));
     }
   return fsync_directory (dir, error);
 }
@@ -187,18 +236,29 @@ tke_files_dir_read (const char *path, GError **error)
 
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return set_io_error (error, errno, "Opening", path), NULL;
+    {
+      int saved_errno = errno;
+
+      return set_io_error (error, saved_errno,
+                           /* TRANSLATORS: a file or directory, then the system's reason. */
+                           _ ("Opening %s failed: %s."), path, g_strerror (saved_errno)),
+             NULL;
+    }
   if (fstat (fd, &st) != 0)
     {
       int saved_errno = errno;
       close (fd);
-      return set_io_error (error, saved_errno, "Reading", path), NULL;
+      return set_io_error (error, saved_errno,
+                           /* TRANSLATORS: a file or directory, then the system's reason. */
+                           _ ("Reading %s failed: %s."), path, g_strerror (saved_errno)),
+             NULL;
     }
   if (!S_ISREG (st.st_mode) || st.st_size <= 0 || st.st_size > TKE_FILES_MAX_SIZE)
     {
       close (fd);
       g_set_error (error, TKE_ERROR, TKE_ERROR_CORRUPT_FILE,
-                   "The file %s is not a key file: it is empty, too large or not a regular file.",
+                   _ ("The file %s is not a key file: it is empty, too large or not a regular "
+                      "file."),
                    path);
       return NULL;
     }
@@ -214,7 +274,10 @@ tke_files_dir_read (const char *path, GError **error)
         {
           int saved_errno = errno;
           close (fd);
-          return set_io_error (error, saved_errno, "Reading", path), NULL;
+          return set_io_error (error, saved_errno,
+                               /* TRANSLATORS: a file or directory, then the system's reason. */
+                               _ ("Reading %s failed: %s."), path, g_strerror (saved_errno)),
+                 NULL;
         }
       if (n == 0)
         break;
@@ -233,7 +296,13 @@ tke_files_dir_delete (const char *path, GError **error)
   g_return_val_if_fail (path != NULL, FALSE);
 
   if (g_unlink (path) != 0)
-    return set_io_error (error, errno, "Removing", path);
+    {
+      int saved_errno = errno;
+
+      return set_io_error (error, saved_errno,
+                           /* TRANSLATORS: a file or directory, then the system's reason. */
+                           _ ("Removing %s failed: %s."), path, g_strerror (saved_errno));
+    }
   dir = g_path_get_dirname (path);
   return fsync_directory (dir, error);
 }
@@ -261,7 +330,8 @@ tke_files_dir_list (const char *dir, const char *suffix, GError **error)
                    g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
                        ? TKE_ERROR_NOT_FOUND
                        : TKE_ERROR_FAILED,
-                   "The files directory could not be read: %s.", local_error->message);
+                   /* TRANSLATORS: %s is the system's reason. */
+                   _ ("The files directory could not be read: %s."), local_error->message);
       return NULL;
     }
   while ((name = g_dir_read_name (handle)) != NULL)

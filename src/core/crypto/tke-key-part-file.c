@@ -2,6 +2,8 @@
 /* Key part files as flattened JWE JSON (PBES2-HS512+A256KW, A256GCM), made with OpenSSL directly. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include <jansson.h>
@@ -85,7 +87,7 @@ tke_key_part_description_is_valid (const char *description, GError **error)
 
 bad:
   g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-               "A key part description must be 1 to %d printable characters.",
+               _ ("A key part description must be 1 to %d printable characters."),
                TKE_KEY_PART_DESCRIPTION_MAX);
   return FALSE;
 }
@@ -101,14 +103,16 @@ set_corrupt (GError **error, const char *name, const char *format, ...)
   why = g_strdup_vprintf (format, args);
   va_end (args);
   g_set_error (error, TKE_ERROR, TKE_ERROR_CORRUPT_FILE,
-               "The key part file %s is damaged or is not a key part file: %s.", name, why);
+               /* TRANSLATORS: the first %s is the file, the second what is wrong with it, such
+                * as "its size is wrong". */
+               _ ("The key part file %s is damaged or is not a key part file: %s."), name, why);
   return FALSE;
 }
 
 static gboolean
-set_crypto_failed (GError **error, const char *what)
+set_crypto_failed (GError **error, const char *message)
 {
-  g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, "%s failed in OpenSSL.", what);
+  g_set_error_literal (error, TKE_ERROR, TKE_ERROR_CRYPTO, message);
   return FALSE;
 }
 
@@ -124,18 +128,28 @@ decode_member (const char *name, const json_t *value, const char *member, guint8
   gsize len;
 
   if (text == NULL)
-    return set_corrupt (error, name, "\"%s\" is missing or not a string", member);
+    return set_corrupt (error, name,
+                        /* TRANSLATORS: %s is the name of a field of the file. */
+                        _ ("\"%s\" is missing or not a string"), member);
   if (strlen (text) > 4 * max_len / 3 + 4)
-    return set_corrupt (error, name, "\"%s\" is too long", member);
+    return set_corrupt (error, name,
+                        /* TRANSLATORS: %s is the name of a field of the file. */
+                        _ ("\"%s\" is too long"), member);
   bytes = tke_b64url_decode (text, NULL);
   if (bytes == NULL)
-    return set_corrupt (error, name, "\"%s\" is not base64url", member);
+    return set_corrupt (error, name,
+                        /* TRANSLATORS: %s is the name of a field of the file. */
+                        _ ("\"%s\" is not base64url"), member);
   len = g_bytes_get_size (bytes);
   again = tke_b64url_encode (g_bytes_get_data (bytes, NULL), len);
   if (strcmp (again, text) != 0)
-    return set_corrupt (error, name, "\"%s\" is not base64url", member);
+    return set_corrupt (error, name,
+                        /* TRANSLATORS: %s is the name of a field of the file. */
+                        _ ("\"%s\" is not base64url"), member);
   if (len < min_len || len > max_len)
-    return set_corrupt (error, name, "\"%s\" has %" G_GSIZE_FORMAT " bytes", member, len);
+    return set_corrupt (error, name,
+                        /* TRANSLATORS: %s is the name of a field of the file, %zu its size. */
+                        _ ("\"%s\" has %zu bytes"), member, len);
   memcpy (out, g_bytes_get_data (bytes, NULL), len);
   if (out_len != NULL)
     *out_len = len;
@@ -151,16 +165,25 @@ decode_json_member (const char *name, const char *text, const char *member, GErr
 
   bytes = tke_b64url_decode (text, NULL);
   if (bytes == NULL)
-    return set_corrupt (error, name, "\"%s\" is not base64url", member), NULL;
+    return set_corrupt (error, name,
+                        /* TRANSLATORS: %s is the name of a field of the file. */
+                        _ ("\"%s\" is not base64url"), member),
+           NULL;
   again = tke_b64url_encode (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
   if (strcmp (again, text) != 0)
-    return set_corrupt (error, name, "\"%s\" is not base64url", member), NULL;
+    return set_corrupt (error, name,
+                        /* TRANSLATORS: %s is the name of a field of the file. */
+                        _ ("\"%s\" is not base64url"), member),
+           NULL;
   object = json_loadb (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
                        JSON_REJECT_DUPLICATES, NULL);
   if (!json_is_object (object))
     {
       json_decref (object);
-      return set_corrupt (error, name, "\"%s\" is not a JSON object", member), NULL;
+      return set_corrupt (error, name,
+                          /* TRANSLATORS: %s is the name of a field of the file. */
+                          _ ("\"%s\" is not a JSON object"), member),
+             NULL;
     }
   return object;
 }
@@ -177,7 +200,9 @@ merge_header (const char *name, json_t *into, const json_t *from, GError **error
   json_object_foreach ((json_t *) from, key, value)
     {
       if (json_object_get (into, key) != NULL)
-        return set_corrupt (error, name, "the header \"%s\" appears twice", key);
+        return set_corrupt (error, name,
+                            /* TRANSLATORS: %s is the name of a header field of the file. */
+                            _ ("the header \"%s\" appears twice"), key);
       json_object_set (into, key, value);
     }
   return TRUE;
@@ -198,23 +223,23 @@ parse_file (const char *name, const guint8 *data, gsize len, ParsedFile *parsed,
   gboolean ok = FALSE;
 
   if (len == 0 || len > TKE_FILES_MAX_SIZE)
-    return set_corrupt (error, name, "its size is wrong");
+    return set_corrupt (error, name, _ ("its size is wrong"));
   root = json_loadb ((const char *) data, len, JSON_REJECT_DUPLICATES, NULL);
   if (!json_is_object (root))
     {
-      set_corrupt (error, name, "it is not a JSON object");
+      set_corrupt (error, name, _ ("it is not a JSON object"));
       goto out;
     }
   if (json_object_get (root, "recipients") != NULL)
     {
-      set_corrupt (error, name, "it is a JWE for several recipients, not the flattened form");
+      set_corrupt (error, name, _ ("it is a JWE for several recipients, not the flattened form"));
       goto out;
     }
 
   protected_b64 = json_string_value (json_object_get (root, "protected"));
   if (protected_b64 == NULL)
     {
-      set_corrupt (error, name, "the protected header is missing");
+      set_corrupt (error, name, _ ("the protected header is missing"));
       goto out;
     }
   protected_hdr = decode_json_member (name, protected_b64, "protected", error);
@@ -225,7 +250,7 @@ parse_file (const char *name, const guint8 *data, gsize len, ParsedFile *parsed,
   if ((unprotected != NULL && !json_is_object (unprotected)) ||
       (recipient_hdr != NULL && !json_is_object (recipient_hdr)))
     {
-      set_corrupt (error, name, "a header is not a JSON object");
+      set_corrupt (error, name, _ ("a header is not a JSON object"));
       goto out;
     }
   header = json_deep_copy (protected_hdr);
@@ -236,24 +261,28 @@ parse_file (const char *name, const guint8 *data, gsize len, ParsedFile *parsed,
   if (g_strcmp0 (json_string_value (json_object_get (header, "alg")), JWE_ALG) != 0 ||
       g_strcmp0 (json_string_value (json_object_get (header, "enc")), JWE_ENC) != 0)
     {
-      set_corrupt (error, name, "it is not encrypted with " JWE_ALG " and " JWE_ENC);
+      set_corrupt (error, name,
+                   /* TRANSLATORS: the two %s are the names of encryption algorithms. */
+                   _ ("it is not encrypted with %s and %s"), JWE_ALG, JWE_ENC);
       goto out;
     }
   if (json_object_get (header, "zip") != NULL || json_object_get (header, "crit") != NULL)
     {
-      set_corrupt (error, name, "it asks for compression or critical extensions");
+      set_corrupt (error, name, _ ("it asks for compression or critical extensions"));
       goto out;
     }
   if (!json_is_integer (json_object_get (header, "p2c")))
     {
-      set_corrupt (error, name, "the iteration count p2c is missing");
+      set_corrupt (error, name, _ ("the iteration count p2c is missing"));
       goto out;
     }
   p2c = json_integer_value (json_object_get (header, "p2c"));
   if (p2c < TKE_KEY_PART_FILE_MIN_ITERATIONS || p2c > TKE_KEY_PART_FILE_MAX_ITERATIONS)
     {
       set_corrupt (error, name,
-                   "the iteration count %" JSON_INTEGER_FORMAT " is not between %d and %d", p2c,
+                   /* TRANSLATORS: the first number is the file's iteration count, the other two
+                    * the smallest and the largest one allowed. */
+                   _ ("the iteration count %lld is not between %d and %d"), (long long) p2c,
                    TKE_KEY_PART_FILE_MIN_ITERATIONS, TKE_KEY_PART_FILE_MAX_ITERATIONS);
       goto out;
     }
@@ -275,13 +304,14 @@ parse_file (const char *name, const guint8 *data, gsize len, ParsedFile *parsed,
   vp_hex = json_string_value (json_object_get (header, HDR_VP));
   if (description == NULL || !tke_key_part_description_is_valid (description, NULL))
     {
-      set_corrupt (error, name, "the description is missing or not 1 to %d printable characters",
+      set_corrupt (error, name,
+                   _ ("the description is missing or not 1 to %d printable characters"),
                    TKE_KEY_PART_DESCRIPTION_MAX);
       goto out;
     }
   if (vp_hex == NULL || !tke_vp_from_hex (vp_hex, info->vp, NULL))
     {
-      set_corrupt (error, name, "the verification pattern is missing or not 64 hex digits");
+      set_corrupt (error, name, _ ("the verification pattern is missing or not 64 hex digits"));
       goto out;
     }
   info->description = g_strdup (description);
@@ -299,7 +329,7 @@ parse_file (const char *name, const guint8 *data, gsize len, ParsedFile *parsed,
 
       if (aad_b64 == NULL)
         {
-          set_corrupt (error, name, "\"aad\" is not a string");
+          set_corrupt (error, name, _ ("\"aad\" is not a string"));
           goto out;
         }
       aad = decode_json_member (name, aad_b64, "aad", error);
@@ -312,7 +342,7 @@ parse_file (const char *name, const guint8 *data, gsize len, ParsedFile *parsed,
           memcmp (aad_vp, info->vp, TKE_VP_LEN) != 0 ||
           g_strcmp0 (json_string_value (json_object_get (aad, HDR_CREATED)), created) != 0)
         {
-          set_corrupt (error, name, "the description, the VP or the date was changed");
+          set_corrupt (error, name, _ ("the description, the VP or the date was changed"));
           goto out;
         }
       parsed->aad_b64 = g_strdup (aad_b64);
@@ -345,7 +375,8 @@ derive_kek (const TkeSecret *password, const guint8 *salt, gsize salt_len, guint
   if (PKCS5_PBKDF2_HMAC ((const char *) tke_secret_peek (password), (int) tke_secret_len (password),
                          full_salt->data, (int) full_salt->len, (int) iterations, EVP_sha512 (),
                          KEK_LEN, tke_secret_data (kek)) != 1)
-    return set_crypto_failed (error, "Deriving the key from the password"), NULL;
+    return set_crypto_failed (error, _ ("Deriving the key from the password failed in OpenSSL.")),
+           NULL;
   return g_steal_pointer (&kek);
 }
 
@@ -445,7 +476,9 @@ tke_key_part_file_create_with_iterations (const char *path, const TkeSecret *par
   if (tke_secret_len (part) != TKE_KEY_PART_LEN)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A key part has %d bytes, not %" G_GSIZE_FORMAT ".", TKE_KEY_PART_LEN,
+                   /* TRANSLATORS: the first number is the size of every key part, the second
+                    * the size of the one given. */
+                   _ ("A key part has %d bytes, not %zu."), TKE_KEY_PART_LEN,
                    tke_secret_len (part));
       return NULL;
     }
@@ -454,7 +487,7 @@ tke_key_part_file_create_with_iterations (const char *path, const TkeSecret *par
   if (tke_secret_len (password) == 0 || tke_secret_len (password) > G_MAXINT)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A key part file needs a password that is not empty.");
+                   _ ("A key part file needs a password that is not empty."));
       return NULL;
     }
 
@@ -467,7 +500,7 @@ tke_key_part_file_create_with_iterations (const char *path, const TkeSecret *par
   vp_hex = tke_vp_to_hex (info->vp);
 
   if (RAND_bytes (salt, sizeof salt) != 1 || RAND_bytes (iv, sizeof iv) != 1)
-    return set_crypto_failed (error, "Drawing the salt and IV"), NULL;
+    return set_crypto_failed (error, _ ("Drawing the salt and IV failed in OpenSSL.")), NULL;
   cek = tke_secret_new_random (CEK_LEN, error);
   if (cek == NULL)
     return NULL;
@@ -476,7 +509,7 @@ tke_key_part_file_create_with_iterations (const char *path, const TkeSecret *par
     return NULL;
   if (!aes_key_wrap (TRUE, kek, tke_secret_peek (cek), CEK_LEN, wrapped, &wrapped_len) ||
       wrapped_len != WRAPPED_CEK_LEN)
-    return set_crypto_failed (error, "Wrapping the content key"), NULL;
+    return set_crypto_failed (error, _ ("Wrapping the content key failed in OpenSSL.")), NULL;
 
   salt_b64 = tke_b64url_encode (salt, sizeof salt);
   protected_hdr = json_pack ("{s:s, s:s, s:s, s:i}", "alg", JWE_ALG, "enc", JWE_ENC, "p2s",
@@ -490,7 +523,7 @@ tke_key_part_file_create_with_iterations (const char *path, const TkeSecret *par
   aad = g_strconcat (protected_b64, ".", aad_b64, NULL);
 
   if (!aes_gcm (TRUE, cek, iv, aad, tke_secret_peek (part), ciphertext, tag))
-    return set_crypto_failed (error, "Encrypting the key part"), NULL;
+    return set_crypto_failed (error, _ ("Encrypting the key part failed in OpenSSL.")), NULL;
 
   wrapped_b64 = tke_b64url_encode (wrapped, sizeof wrapped);
   iv_b64 = tke_b64url_encode (iv, sizeof iv);
@@ -503,7 +536,7 @@ tke_key_part_file_create_with_iterations (const char *path, const TkeSecret *par
   text = json_dumps (root, JSON_INDENT (2));
   json_decref (root);
   if (text == NULL)
-    return set_crypto_failed (error, "Writing the JSON"), NULL;
+    return set_crypto_failed (error, _ ("Writing the JSON failed in OpenSSL.")), NULL;
   with_newline = g_strconcat (text, "\n", NULL);
   if (!tke_files_dir_write (path, (const guint8 *) with_newline, strlen (with_newline), FALSE,
                             error))
@@ -543,7 +576,7 @@ read_file (const char *path, GError **error)
   GBytes *bytes = tke_files_dir_read (path, &local_error);
 
   if (bytes == NULL && g_error_matches (local_error, TKE_ERROR, TKE_ERROR_CORRUPT_FILE))
-    set_corrupt (error, path, "it is empty or larger than a key part file can be");
+    set_corrupt (error, path, _ ("it is empty or larger than a key part file can be"));
   else if (bytes == NULL)
     g_propagate_error (error, g_steal_pointer (&local_error));
   return bytes;
@@ -580,7 +613,7 @@ tke_key_part_file_load (const char *path, const TkeSecret *password, TkeKeyPartF
 
   if (tke_secret_len (password) > G_MAXINT)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT, "The password is too long.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT, _ ("The password is too long."));
       return NULL;
     }
   bytes = read_file (path, error);
@@ -598,8 +631,8 @@ tke_key_part_file_load (const char *path, const TkeSecret *password, TkeKeyPartF
       cek_len != CEK_LEN)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_WRONG_PASSWORD,
-                   "The password does not open the key part file %s (if it is the right one, "
-                   "the file's salt or wrapped key is damaged).",
+                   _ ("The password does not open the key part file %s (if it is the right one, "
+                      "the file's salt or wrapped key is damaged)."),
                    path);
       return NULL;
     }
@@ -611,8 +644,8 @@ tke_key_part_file_load (const char *path, const TkeSecret *password, TkeKeyPartF
   if (!aes_gcm (FALSE, cek, parsed.iv, aad, parsed.ciphertext, tke_secret_data (part), parsed.tag))
     {
       set_corrupt (error, path,
-                   "the password is right but the encrypted part or its header "
-                   "fails its integrity check");
+                   _ ("the password is right but the encrypted part or its header "
+                      "fails its integrity check"));
       return NULL;
     }
   tke_vp_compute (tke_secret_peek (part), TKE_KEY_PART_LEN, vp);
@@ -621,8 +654,10 @@ tke_key_part_file_load (const char *path, const TkeSecret *password, TkeKeyPartF
       g_autofree char *shown = tke_vp_to_hex (parsed.info->vp);
       g_autofree char *actual = tke_vp_to_hex (vp);
 
-      set_corrupt (error, path, "it shows the VP %s but the part in it has the VP %s", shown,
-                   actual);
+      set_corrupt (error, path,
+                   /* TRANSLATORS: the two %s are verification patterns: the one the file shows,
+                    * then the one of the key part it holds. */
+                   _ ("it shows the VP %s but the part in it has the VP %s"), shown, actual);
       return NULL;
     }
 
@@ -672,7 +707,9 @@ tke_key_part_file_delete (const char *path, GError **error)
   if (!g_str_has_suffix (path, TKE_KEY_PART_FILE_SUFFIX))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "%s is not a key part file: its name does not end with %s.", path,
+                   /* TRANSLATORS: the first %s is a file, the second the ending of the names of
+                    * key part files. */
+                   _ ("%s is not a key part file: its name does not end with %s."), path,
                    TKE_KEY_PART_FILE_SUFFIX);
       return FALSE;
     }

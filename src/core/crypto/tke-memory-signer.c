@@ -2,6 +2,8 @@
 /* The in-memory signer: an OpenSSL EC private key, freed (and so cleared) with the object. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tke-error.h"
 #include "tke-memory-signer.h"
 
@@ -93,7 +95,7 @@ tke_memory_signer_new (const char *name, EVP_PKEY *private_key, GError **error)
   if (!tke_ec_key_has_private (private_key))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A signer needs the private key, not only the public one.");
+                   _ ("A signer needs the private key, not only the public one."));
       return NULL;
     }
   certificate = tke_ec_key_self_signed_certificate (private_key, name, 3650, error);

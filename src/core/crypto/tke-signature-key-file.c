@@ -2,6 +2,8 @@
 /* Signature key files as PKCS#12: AES-256-CBC with PBKDF2 for the key, HMAC-SHA256 MAC, certificate in the clear. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -73,7 +75,9 @@ set_corrupt (GError **error, const char *name, const char *format, ...)
   va_end (args);
   ERR_clear_error ();
   g_set_error (error, TKE_ERROR, TKE_ERROR_CORRUPT_FILE,
-               "The signature key file %s is damaged or is not a signature key file: %s.", name,
+               /* TRANSLATORS: the first %s is the file, the second what is wrong with it, such
+                * as "its size is wrong". */
+               _ ("The signature key file %s is damaged or is not a signature key file: %s."), name,
                why);
   return FALSE;
 }
@@ -83,8 +87,8 @@ set_wrong_password (GError **error, const char *name)
 {
   ERR_clear_error ();
   g_set_error (error, TKE_ERROR, TKE_ERROR_WRONG_PASSWORD,
-               "The password does not open the signature key file %s (if it is the right one, "
-               "the encrypted key in the file is damaged).",
+               _ ("The password does not open the signature key file %s (if it is the right "
+                  "one, the encrypted key in the file is damaged)."),
                name);
   return FALSE;
 }
@@ -98,14 +102,14 @@ secure_password_new (const TkeSecret *password, GError **error)
   if (memchr (tke_secret_peek (password), 0, len) != NULL || len > 1024)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A password must be at most 1024 bytes of text without NUL characters.");
+                   _ ("A password must be at most 1024 bytes of text without NUL characters."));
       return NULL;
     }
   copy = OPENSSL_secure_zalloc (len + 1);
   if (copy == NULL)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_SECURE_MEMORY,
-                   "The secure memory is full: close other ceremonies and try again.");
+                   _ ("The secure memory is full: close other ceremonies and try again."));
       return NULL;
     }
   memcpy (copy, tke_secret_peek (password), len);
@@ -120,7 +124,7 @@ check_pbe_iterations (const char *name, const X509_ALGOR *alg, GError **error)
   long iterations = -1;
 
   if (alg == NULL || alg->parameter == NULL)
-    return set_corrupt (error, name, "an encryption algorithm has no parameters");
+    return set_corrupt (error, name, _ ("an encryption algorithm has no parameters"));
   if (OBJ_obj2nid (alg->algorithm) == NID_pbes2)
     {
       PBE2PARAM *pbe2 = ASN1_TYPE_unpack_sequence (ASN1_ITEM_rptr (PBE2PARAM), alg->parameter);
@@ -146,7 +150,7 @@ check_pbe_iterations (const char *name, const X509_ALGOR *alg, GError **error)
       PBEPARAM_free (pbe);
     }
   if (iterations < 1 || iterations > TKE_SIGNATURE_KEY_FILE_MAX_ITERATIONS)
-    return set_corrupt (error, name, "an iteration count is missing or above %d",
+    return set_corrupt (error, name, _ ("an iteration count is missing or above %d"),
                         TKE_SIGNATURE_KEY_FILE_MAX_ITERATIONS);
   return TRUE;
 }
@@ -176,12 +180,12 @@ parse_pkcs12 (const char *name, const guint8 *data, gsize len, GError **error)
   const ASN1_INTEGER *mac_iterations = NULL;
 
   if (len == 0 || len > TKE_FILES_MAX_SIZE)
-    return set_corrupt (error, name, "its size is wrong"), NULL;
+    return set_corrupt (error, name, _ ("its size is wrong")), NULL;
   p12 = d2i_PKCS12 (NULL, &p, (long) len);
   if (p12 == NULL || p != data + len || !has_version_3 (data, len))
     {
       PKCS12_free (p12);
-      return set_corrupt (error, name, "it is not a whole DER PKCS#12 file"), NULL;
+      return set_corrupt (error, name, _ ("it is not a whole DER PKCS#12 file")), NULL;
     }
   if (PKCS12_mac_present (p12))
     {
@@ -196,14 +200,14 @@ parse_pkcs12 (const char *name, const guint8 *data, gsize len, GError **error)
       if (parameter_type != V_ASN1_UNDEF && parameter_type != V_ASN1_NULL)
         {
           PKCS12_free (p12);
-          return set_corrupt (error, name, "the MAC algorithm has unexpected parameters"), NULL;
+          return set_corrupt (error, name, _ ("the MAC algorithm has unexpected parameters")), NULL;
         }
       if (mac_iterations != NULL &&
           (ASN1_INTEGER_get (mac_iterations) < 1 ||
            ASN1_INTEGER_get (mac_iterations) > TKE_SIGNATURE_KEY_FILE_MAX_ITERATIONS))
         {
           PKCS12_free (p12);
-          return set_corrupt (error, name, "the MAC iteration count is not between 1 and %d",
+          return set_corrupt (error, name, _ ("the MAC iteration count is not between 1 and %d"),
                               TKE_SIGNATURE_KEY_FILE_MAX_ITERATIONS),
                  NULL;
         }
@@ -231,7 +235,7 @@ read_bag (const char *name, const PKCS12_SAFEBAG *bag, const char *password, Con
             X509 *certificate = PKCS12_SAFEBAG_get1_cert (bag);
 
             if (certificate == NULL)
-              return set_corrupt (error, name, "a certificate does not parse");
+              return set_corrupt (error, name, _ ("a certificate does not parse"));
             sk_X509_push (contents->certificates, certificate);
           }
         return TRUE;
@@ -254,7 +258,7 @@ read_bag (const char *name, const PKCS12_SAFEBAG *bag, const char *password, Con
 
       case NID_keyBag:
         /* A key in the clear has no place in a password-protected file. */
-        return set_corrupt (error, name, "its private key is not encrypted");
+        return set_corrupt (error, name, _ ("its private key is not encrypted"));
 
       default:
         return TRUE;
@@ -279,7 +283,7 @@ keep_key (const char *name, EVP_PKEY *key, Contents *contents, gboolean *decrypt
   if (contents->key != NULL)
     {
       EVP_PKEY_free (key);
-      return set_corrupt (error, name, "it holds more than one private key");
+      return set_corrupt (error, name, _ ("it holds more than one private key"));
     }
   contents->key = key;
   return TRUE;
@@ -297,7 +301,7 @@ read_contents (const char *name, PKCS12 *p12, const char *password, Contents *co
   *decrypt_failed = FALSE;
   contents->certificates = sk_X509_new_null ();
   if (safes == NULL)
-    return set_corrupt (error, name, "its contents do not parse");
+    return set_corrupt (error, name, _ ("its contents do not parse"));
 
   for (int i = 0; ok && i < sk_PKCS7_num (safes); i++)
     {
@@ -308,7 +312,7 @@ read_contents (const char *name, PKCS12 *p12, const char *password, Contents *co
         {
           bags = PKCS12_unpack_p7data (safe);
           if (bags == NULL)
-            ok = set_corrupt (error, name, "a safe does not parse");
+            ok = set_corrupt (error, name, _ ("a safe does not parse"));
         }
       else if (PKCS7_type_is_encrypted (safe))
         {
@@ -316,7 +320,7 @@ read_contents (const char *name, PKCS12 *p12, const char *password, Contents *co
           if (password == NULL)
             continue;
           if (safe->d.encrypted == NULL || safe->d.encrypted->enc_data == NULL)
-            ok = set_corrupt (error, name, "an encrypted safe does not parse");
+            ok = set_corrupt (error, name, _ ("an encrypted safe does not parse"));
           else if (!check_pbe_iterations (name, safe->d.encrypted->enc_data->algorithm, error))
             ok = FALSE;
           else
@@ -331,7 +335,7 @@ read_contents (const char *name, PKCS12 *p12, const char *password, Contents *co
             }
         }
       else
-        ok = set_corrupt (error, name, "a safe is neither data nor encrypted data");
+        ok = set_corrupt (error, name, _ ("a safe is neither data nor encrypted data"));
 
       for (int j = 0; ok && bags != NULL && j < sk_PKCS12_SAFEBAG_num (bags); j++)
         ok = read_bag (name, sk_PKCS12_SAFEBAG_value (bags, j), password, contents, decrypt_failed,
@@ -381,11 +385,12 @@ check_certificate (const char *name, GBytes *der, char **admin_name, EVP_PKEY **
   g_autoptr (GError) local_error = NULL;
 
   if (der == NULL)
-    return set_corrupt (error, name, "its certificate cannot be encoded");
+    return set_corrupt (error, name, _ ("its certificate cannot be encoded"));
   if (!tke_certificate_check_self_signed (g_bytes_get_data (der, NULL), g_bytes_get_size (der),
                                           admin_name, public_key, &local_error))
-    return set_corrupt (error, name, "its certificate is not an administrator's (%s)",
-                        local_error->message);
+    return set_corrupt (error, name,
+                        /* TRANSLATORS: %s says why the certificate is not an administrator's. */
+                        _ ("its certificate is not an administrator's (%s)"), local_error->message);
   return TRUE;
 }
 
@@ -407,7 +412,7 @@ tke_signature_key_file_parse_info (const char *name, const guint8 *data, gsize l
   if (p12 == NULL || !read_contents (name, p12, NULL, &contents, &decrypt_failed, error))
     return NULL;
   if (!contents.has_encrypted)
-    return set_corrupt (error, name, "it holds no encrypted private key"), NULL;
+    return set_corrupt (error, name, _ ("it holds no encrypted private key")), NULL;
 
   info = g_new0 (TkeSignatureKeyFileInfo, 1);
   info->path = g_strdup (name);
@@ -419,11 +424,11 @@ tke_signature_key_file_parse_info (const char *name, const guint8 *data, gsize l
         return NULL;
       info->ski = tke_ec_key_get_ski (public_key, NULL);
       if (info->ski == NULL || !tke_ec_key_get_curve (public_key, &info->curve, NULL))
-        return set_corrupt (error, name, "its certificate's key cannot be read"), NULL;
+        return set_corrupt (error, name, _ ("its certificate's key cannot be read")), NULL;
       info->has_certificate = TRUE;
     }
   else if (sk_X509_num (contents.certificates) > 0)
-    return set_corrupt (error, name, "it holds several certificates"), NULL;
+    return set_corrupt (error, name, _ ("it holds several certificates")), NULL;
   return g_steal_pointer (&info);
 }
 
@@ -434,7 +439,7 @@ read_file (const char *path, GError **error)
   GBytes *bytes = tke_files_dir_read (path, &local_error);
 
   if (bytes == NULL && g_error_matches (local_error, TKE_ERROR, TKE_ERROR_CORRUPT_FILE))
-    set_corrupt (error, path, "it is empty or larger than a signature key file can be");
+    set_corrupt (error, path, _ ("it is empty or larger than a signature key file can be"));
   else if (bytes == NULL)
     g_propagate_error (error, g_steal_pointer (&local_error));
   return bytes;
@@ -491,28 +496,28 @@ tke_signature_key_file_load (const char *path, const TkeSecret *password, EVP_PK
     {
       if (PKCS12_mac_present (p12) && mac_ok)
         return set_corrupt (error, path,
-                            "the password is right but the key does not decrypt (it may use a "
-                            "legacy cipher such as RC2 or DES that OpenSSL 3 does not offer by "
-                            "default: export the file again without -legacy)"),
+                            _ ("the password is right but the key does not decrypt (it may use "
+                               "a legacy cipher such as RC2 or DES that OpenSSL 3 does not offer "
+                               "by default: export the file again without -legacy)")),
                NULL;
       return set_wrong_password (error, path), NULL;
     }
   if (contents.key == NULL)
-    return set_corrupt (error, path, "it holds no private key"), NULL;
+    return set_corrupt (error, path, _ ("it holds no private key")), NULL;
   if (contents.safe_decrypt_failed && mac_ok)
     return set_corrupt (error, path,
-                        "the password is right but its certificates are encrypted with a legacy "
-                        "cipher such as RC2 that OpenSSL 3 does not offer by default: export the "
-                        "file again without -legacy"),
+                        _ ("the password is right but its certificates are encrypted with a "
+                           "legacy cipher such as RC2 that OpenSSL 3 does not offer by default: "
+                           "export the file again without -legacy")),
            NULL;
   if (decrypt_failed || !mac_ok)
     return set_corrupt (error, path,
-                        "the password is right but the file fails its integrity check (MAC)"),
+                        _ ("the password is right but the file fails its integrity check (MAC)")),
            NULL;
 
   x509 = find_certificate (&contents);
   if (x509 == NULL)
-    return set_corrupt (error, path, "it holds no certificate for its key"), NULL;
+    return set_corrupt (error, path, _ ("it holds no certificate for its key")), NULL;
   der = certificate_der (x509);
   if (!check_certificate (path, der, &name, NULL, error))
     return NULL;
@@ -566,13 +571,13 @@ tke_signature_key_file_write_with_iterations (const char *path, const char *name
   if (!tke_ec_key_has_private (private_key))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A signature key file needs the private key, not only the public one.");
+                   _ ("A signature key file needs the private key, not only the public one."));
       return NULL;
     }
   if (tke_secret_len (password) == 0)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "A signature key file needs a password that is not empty.");
+                   _ ("A signature key file needs a password that is not empty."));
       return NULL;
     }
   secure_password = secure_password_new (password, error);
@@ -597,7 +602,7 @@ tke_signature_key_file_write_with_iterations (const char *path, const char *name
     {
       ERR_clear_error ();
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "OpenSSL could not make the PKCS#12 file: nothing was written.");
+                   _ ("OpenSSL could not make the PKCS#12 file: nothing was written."));
       return NULL;
     }
   written = tke_files_dir_write (path, out, (gsize) out_len, FALSE, error);
@@ -670,7 +675,9 @@ tke_signature_key_file_delete (const char *path, GError **error)
   if (!g_str_has_suffix (path, TKE_SIGNATURE_KEY_FILE_SUFFIX))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "%s is not a signature key file: its name does not end with %s.", path,
+                   /* TRANSLATORS: the first %s is a file, the second the ending of the names of
+                    * signature key files. */
+                   _ ("%s is not a signature key file: its name does not end with %s."), path,
                    TKE_SIGNATURE_KEY_FILE_SUFFIX);
       return FALSE;
     }

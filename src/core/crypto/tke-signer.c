@@ -2,6 +2,8 @@
 /* The signer interface and what every signer derives from its public key. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tke-error.h"
 #include "tke-signer.h"
 
@@ -25,8 +27,10 @@ tke_signer_sign_digest (TkeSigner *self, const guint8 *digest, gsize digest_len,
   if (digest_len != (gsize) EVP_MD_get_size (tke_signer_get_digest (self)))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                   "The digest has %" G_GSIZE_FORMAT " bytes; this key signs %s digests.",
-                   digest_len, EVP_MD_get0_name (tke_signer_get_digest (self)));
+                   /* TRANSLATORS: %zu is the size of the digest given, %s the name of the hash
+                    * function whose digests the key signs, such as SHA256. */
+                   _ ("The digest has %zu bytes; this key signs %s digests."), digest_len,
+                   EVP_MD_get0_name (tke_signer_get_digest (self)));
       return NULL;
     }
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -113,7 +117,7 @@ tke_signer_sign_data (TkeSigner *self, const guint8 *data, gsize len, GCancellab
 
   if (EVP_Digest (data, len, digest, &digest_len, tke_signer_get_digest (self), NULL) != 1)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, "Hashing the data to sign failed.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, _ ("Hashing the data to sign failed."));
       return NULL;
     }
   return tke_signer_sign_digest (self, digest, digest_len, cancellable, error);

@@ -2,6 +2,8 @@
 /* Verification patterns of keys and key parts. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -46,7 +48,7 @@ tke_vp_from_hex (const char *hex, guint8 vp[TKE_VP_LEN], GError **error)
   if (hex == NULL || strlen (hex) != TKE_VP_HEX_LEN)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "A verification pattern must be %d hexadecimal digits.", TKE_VP_HEX_LEN);
+                   _ ("A verification pattern must be %d hexadecimal digits."), TKE_VP_HEX_LEN);
       return FALSE;
     }
 
@@ -58,7 +60,7 @@ tke_vp_from_hex (const char *hex, guint8 vp[TKE_VP_LEN], GError **error)
       if (hi < 0 || lo < 0)
         {
           g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                       "A verification pattern may hold only hexadecimal digits.");
+                       _ ("A verification pattern may hold only hexadecimal digits."));
           return FALSE;
         }
       vp[i] = (hi << 4) | lo;

@@ -2,6 +2,8 @@
 /* TkeUnitClient: libsoup 3 requests, each pinned to the service's certificate fingerprint. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include <libsoup/soup.h>
@@ -119,7 +121,8 @@ on_accept_certificate (SoupMessage *msg, GTlsCertificate *certificate, GTlsCerti
   g_free (rd->refused_fingerprint);
   rd->refused_fingerprint = tke_tls_certificate_fingerprint (certificate);
   if (rd->refused_fingerprint == NULL)
-    rd->refused_fingerprint = g_strdup ("(none)");
+    /* TRANSLATORS: instead of a certificate fingerprint, when there is none. */
+    rd->refused_fingerprint = g_strdup (_ ("(none)"));
   return FALSE;
 }
 
@@ -129,10 +132,14 @@ return_certificate_refused (GTask *task, const char *presented)
   TkeUnitClient *self = g_task_get_source_object (task);
 
   g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_CERTIFICATE,
-                           "The service at %s presented a certificate with SHA-256 %s, but the "
-                           "one pinned for it has SHA-256 %s: nothing was sent to it. Something "
-                           "between this workstation and the service may be reading the "
-                           "connection; check the fingerprint with the service's operator.",
+                           /* TRANSLATORS: the first %s is the service's address, the second the
+                            * fingerprint of the certificate it presented, the third the one of
+                            * the pinned certificate. */
+                           _ ("The service at %s presented a certificate with SHA-256 %s, but the "
+                              "one pinned for it has SHA-256 %s: nothing was sent to it. "
+                              "Something between this workstation and the service may be reading "
+                              "the connection; check the fingerprint with the service's "
+                              "operator."),
                            self->url, presented, self->fingerprint);
 }
 
@@ -147,14 +154,15 @@ check_answer_connection (GTask *task, SoupMessage *msg)
 
   if (actual == NULL || !g_str_equal (actual, self->fingerprint))
     {
-      return_certificate_refused (task, actual != NULL ? actual : "(none)");
+      /* TRANSLATORS: instead of a certificate fingerprint, when there is none. */
+      return_certificate_refused (task, actual != NULL ? actual : _ ("(none)"));
       return FALSE;
     }
   if (soup_message_get_tls_protocol_version (msg) != G_TLS_PROTOCOL_VERSION_TLS_1_3)
     {
       g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_CERTIFICATE,
-                               "The service at %s does not speak TLS 1.3: the crypto unit "
-                               "protocol needs it.",
+                               _ ("The service at %s does not speak TLS 1.3: the crypto unit "
+                                  "protocol needs it."),
                                self->url);
       return FALSE;
     }
@@ -181,8 +189,10 @@ on_send_and_read (GObject *source, GAsyncResult *result, gpointer user_data)
         return_certificate_refused (task, rd->refused_fingerprint);
       else
         g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_UNREACHABLE,
-                                 "The crypto unit service at %s can't be reached: %s", self->url,
-                                 error->message);
+                                 /* TRANSLATORS: the first %s is the service's address, the
+                                  * second the reason. */
+                                 _ ("The crypto unit service at %s can't be reached: %s"),
+                                 self->url, error->message);
       return;
     }
   if (!check_answer_connection (task, rd->msg))
@@ -210,12 +220,15 @@ on_send_and_read (GObject *source, GAsyncResult *result, gpointer user_data)
         }
       else
         g_task_return_new_error (task, TKE_UNIT_ERROR, TKE_UNIT_ERROR_UNKNOWN_CODE,
-                                 "The service answered HTTP %u without a refusal code.", status);
+                                 /* TRANSLATORS: %u is an HTTP status code, such as 500. */
+                                 _ ("The service answered HTTP %u without a refusal code."),
+                                 status);
     }
   else
     g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_MALFORMED,
-                             "The service answered HTTP %u with something that is not a JSON "
-                             "object.",
+                             /* TRANSLATORS: %u is an HTTP status code, such as 200. */
+                             _ ("The service answered HTTP %u with something that is not a JSON "
+                                "object."),
                              status);
   json_decref (value);
 }
@@ -235,7 +248,7 @@ start_request (TkeUnitClient *self, const char *path, const char *body, gpointer
   if (rd->msg == NULL)
     {
       g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                               "%s is not a valid service address.", uri);
+                               _ ("%s is not a valid service address."), uri);
       return task;
     }
   soup_message_headers_replace (soup_message_get_request_headers (rd->msg), "Authorization", auth);
@@ -345,8 +358,10 @@ on_probe_connected (GObject *source, GAsyncResult *result, gpointer user_data)
         g_task_return_error (task, g_steal_pointer (&error));
       else
         g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_UNREACHABLE,
-                                 "The crypto unit service at %s can't be reached: %s", probe->url,
-                                 error->message);
+                                 /* TRANSLATORS: the first %s is the service's address, the
+                                  * second the reason. */
+                                 _ ("The crypto unit service at %s can't be reached: %s"),
+                                 probe->url, error->message);
       return;
     }
   tls = G_IS_TCP_WRAPPER_CONNECTION (connection)
@@ -354,14 +369,14 @@ on_probe_connected (GObject *source, GAsyncResult *result, gpointer user_data)
             : G_IO_STREAM (connection);
   if (!G_IS_TLS_CONNECTION (tls) || probe->fingerprint == NULL)
     g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_CERTIFICATE,
-                             "The service at %s presented no TLS certificate: use an https:// "
-                             "URL.",
+                             _ ("The service at %s presented no TLS certificate: use an https:// "
+                                "URL."),
                              probe->url);
   else if (g_tls_connection_get_protocol_version (G_TLS_CONNECTION (tls)) !=
            G_TLS_PROTOCOL_VERSION_TLS_1_3)
     g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_UNIT_CERTIFICATE,
-                             "The service at %s does not speak TLS 1.3: the crypto unit protocol "
-                             "needs it.",
+                             _ ("The service at %s does not speak TLS 1.3: the crypto unit "
+                                "protocol needs it."),
                              probe->url);
   else
     g_task_return_pointer (task, g_steal_pointer (&probe->fingerprint), g_free);
@@ -384,7 +399,7 @@ tke_unit_client_probe_async (const char *url, GCancellable *cancellable,
   if (!g_str_has_prefix (url, "https://"))
     {
       g_task_return_new_error (task, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
-                               "“%s” is not an https:// URL.", url);
+                               _ ("“%s” is not an https:// URL."), url);
       g_object_unref (task);
       return;
     }
@@ -506,7 +521,7 @@ tke_unit_info_list_from_json (const json_t *answer, GError **error)
 malformed:
   g_ptr_array_unref (units);
   g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-               "The service's list of instances and units does not have the expected shape.");
+               _ ("The service's list of instances and units does not have the expected shape."));
   return NULL;
 }
 
@@ -645,7 +660,7 @@ tke_unit_receipt_verify (const json_t *answer, const json_t *identity_jwk, const
   if (identity_jwk == NULL)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_UNIT_IDENTITY,
-                   "Crypto unit %s has no pinned identity key: its receipt can't be checked.",
+                   _ ("Crypto unit %s has no pinned identity key: its receipt can't be checked."),
                    unit_id);
       return NULL;
     }
@@ -658,8 +673,8 @@ tke_unit_receipt_verify (const json_t *answer, const json_t *identity_jwk, const
       !g_str_equal (typ, TKE_RECEIPT_TYP))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The receipt is not a tke-receipt/1 with unit, op, counter, state, request "
-                   "and audit.");
+                   _ ("The receipt is not a tke-receipt/1 with unit, op, counter, state, request "
+                      "and audit."));
       return NULL;
     }
   /* The receipt must answer this very request: a receipt of another command, replayed or
@@ -670,18 +685,21 @@ tke_unit_receipt_verify (const json_t *answer, const json_t *identity_jwk, const
       counter != sent + 1 || request_hash == NULL || !g_str_equal (request, request_hash))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "The receipt does not answer the command that was sent: it names unit %s, "
-                   "%s, counter %" G_GINT64_FORMAT " and request %.12s…; the command was %s to "
-                   "unit %s at counter %" G_GINT64_FORMAT " with request %.12s….",
-                   unit, op, (gint64) counter, request, tke_command_get_op (command), unit_id, sent,
-                   request_hash != NULL ? request_hash : "");
+                   /* TRANSLATORS: what the receipt names: a unit, an operation (such as
+                    * admin.add), a counter and the start of a request hash; then what was sent:
+                    * an operation, a unit, a counter and the start of a request hash. */
+                   _ ("The receipt does not answer the command that was sent: it names unit %s, "
+                      "%s, counter %lld and request %.12s…; the command was %s to "
+                      "unit %s at counter %lld with request %.12s…."),
+                   unit, op, (long long) counter, request, tke_command_get_op (command), unit_id,
+                   (long long) sent, request_hash != NULL ? request_hash : "");
       return NULL;
     }
   hash = tke_json_hash_b64 (state);
   if (!g_str_equal (hash, state_hash))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "The receipt does not match the state returned with it.");
+                   _ ("The receipt does not match the state returned with it."));
       return NULL;
     }
   return g_steal_pointer (&payload);
@@ -696,7 +714,7 @@ tke_unit_audit_verify (const json_t *entries, GError **error)
 
   if (!json_is_array (entries))
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, "The audit log is not a list.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED, _ ("The audit log is not a list."));
       return FALSE;
     }
   json_array_foreach (entries, index, entry)
@@ -711,7 +729,8 @@ tke_unit_audit_verify (const json_t *entries, GError **error)
       if (hash == NULL || link == NULL || !g_str_equal (link, prev) || !g_str_equal (actual, hash))
         {
           g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                       "Audit entry %zu does not chain to the one before it: the log was changed.",
+                       _ ("Audit entry %zu does not chain to the one before it: the log was "
+                          "changed."),
                        index + 1);
           return FALSE;
         }

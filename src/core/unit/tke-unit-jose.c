@@ -2,6 +2,8 @@
 /* Signing and verifying identity JWS with libjose and OpenSSL; key part JWE with OpenSSL. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include <jose/jose.h>
@@ -50,7 +52,7 @@ tke_jws_sign_flattened (EVP_PKEY *key, const char *kid, const json_t *payload, G
   input = g_strconcat (protected_b64, ".", payload_b64, NULL);
   if (EVP_Digest (input, strlen (input), digest, &digest_len, tke_curve_digest (curve), NULL) != 1)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, "Hashing the JWS signing input failed.");
+      g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO, _ ("Hashing the JWS signing input failed."));
       return NULL;
     }
   der = tke_ecdsa_sign_digest (key, digest, digest_len, error);
@@ -77,15 +79,15 @@ tke_jws_verify_flattened (const json_t *jws, const json_t *jwk, GError **error)
       (payload_b64 = json_string_value (json_object_get (jws, "payload"))) == NULL)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The signed object is not a flattened JWS with protected, payload and "
-                   "signature.");
+                   _ ("The signed object is not a flattened JWS with protected, payload and "
+                      "signature."));
       return NULL;
     }
   if (!jose_jws_ver (NULL, jws, NULL, jwk, false))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "The signature does not verify with the unit's identity key: the object was "
-                   "not made by this unit or was changed on the way.");
+                   _ ("The signature does not verify with the unit's identity key: the object "
+                      "was not made by this unit or was changed on the way."));
       return NULL;
     }
   payload = tke_b64url_decode (payload_b64, error);
@@ -97,7 +99,7 @@ tke_jws_verify_flattened (const json_t *jws, const json_t *jwk, GError **error)
     {
       json_decref (value);
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The signed payload is not a JSON object.");
+                   _ ("The signed payload is not a JSON object."));
       return NULL;
     }
   return value;
@@ -120,13 +122,15 @@ tke_importer_key_check (const json_t *importer_jws, const json_t *identity_jwk, 
     {
       json_decref (payload);
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "The unit's importer key statement lacks typ, unit or key.");
+                   _ ("The unit's importer key statement lacks typ, unit or key."));
       return NULL;
     }
   if (unit_id != NULL && !g_str_equal (unit, unit_id))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "The importer key was issued for unit %s, not for unit %s.", unit, unit_id);
+                   /* TRANSLATORS: the first %s is the unit the key statement names, the second
+                    * the unit it was asked for. */
+                   _ ("The importer key was issued for unit %s, not for unit %s."), unit, unit_id);
       json_decref (payload);
       return NULL;
     }
@@ -135,7 +139,7 @@ tke_importer_key_check (const json_t *importer_jws, const json_t *identity_jwk, 
     {
       if (check != NULL)
         g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                     "The importer key statement carries a private key.");
+                     _ ("The importer key statement carries a private key."));
       json_decref (payload);
       return NULL;
     }
@@ -202,8 +206,8 @@ derive_cek (EVP_PKEY *key, EVP_PKEY *peer, GError **error)
     {
       if (error != NULL && *error == NULL)
         g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                     "The key agreement with the unit's importer key failed: the keys are not "
-                     "on the same curve, or a public key is not valid.");
+                     _ ("The key agreement with the unit's importer key failed: the keys are "
+                        "not on the same curve, or a public key is not valid."));
       return NULL;
     }
   return g_steal_pointer (&cek);
@@ -233,7 +237,7 @@ tke_key_part_encrypt (const json_t *importer_jwk, const TkeSecret *part, GError 
 
   if (tke_secret_len (part) != TKE_KEY_PART_LEN)
     {
-      g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT, "A key part must be %d bytes.",
+      g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT, _ ("A key part must be %d bytes."),
                    TKE_KEY_PART_LEN);
       return NULL;
     }
@@ -269,7 +273,7 @@ tke_key_part_encrypt (const json_t *importer_jwk, const TkeSecret *part, GError 
   if (!ok)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "Encrypting the key part to the unit's importer key failed.");
+                   _ ("Encrypting the key part to the unit's importer key failed."));
       return NULL;
     }
   iv_b64 = tke_b64url_encode (iv, sizeof iv);
@@ -346,7 +350,9 @@ tke_key_part_decrypt (const json_t *jwe, const json_t *importer_private_jwk, GEr
   if (!g_str_equal (alg, "ECDH-ES") || !g_str_equal (enc, JWE_ENC))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "A key part must be encrypted with ECDH-ES and A256GCM, not %s and %s.", alg,
+                   /* TRANSLATORS: the two %s are the names of the key agreement and the
+                    * encryption the key part was encrypted with. */
+                   _ ("A key part must be encrypted with ECDH-ES and A256GCM, not %s and %s."), alg,
                    enc);
       return NULL;
     }
@@ -363,7 +369,9 @@ tke_key_part_decrypt (const json_t *jwe, const json_t *importer_private_jwk, GEr
   if (g_bytes_get_size (ct) != TKE_KEY_PART_LEN)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "A decrypted key part has %zu bytes instead of %d.", g_bytes_get_size (ct),
+                   /* TRANSLATORS: the first number is the size of the decrypted key part, the
+                    * second the size every key part has. */
+                   _ ("A decrypted key part has %zu bytes instead of %d."), g_bytes_get_size (ct),
                    TKE_KEY_PART_LEN);
       return NULL;
     }
@@ -392,15 +400,15 @@ tke_key_part_decrypt (const json_t *jwe, const json_t *importer_private_jwk, GEr
   if (!ok)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CRYPTO,
-                   "The key part does not decrypt with this unit's importer key: it was "
-                   "encrypted to another unit or to an importer key that has been renewed.");
+                   _ ("The key part does not decrypt with this unit's importer key: it was "
+                      "encrypted to another unit or to an importer key that has been renewed."));
       return NULL;
     }
   return g_steal_pointer (&part);
 
 malformed:
   g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-               "A key part is not a JWE in flattened JSON serialization.");
+               _ ("A key part is not a JWE in flattened JSON serialization."));
   return NULL;
 }
 

@@ -7,6 +7,8 @@
  * importer key or a receipt counts only when that key signed it. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <string.h>
 
@@ -50,7 +52,8 @@ save (TkeUnitPins *self, GError **error)
       int saved_errno = errno;
 
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                   "The pins could not be saved in %s: %s", dir, g_strerror (saved_errno));
+                   /* TRANSLATORS: the first %s is a directory, the second the system's reason. */
+                   _ ("The pins could not be saved in %s: %s"), dir, g_strerror (saved_errno));
       return FALSE;
     }
   return g_file_set_contents_full (self->path, text, -1,
@@ -95,8 +98,9 @@ tke_unit_pins_load (const char *dir, GError **error)
   if (!json_is_object (units) || json_integer_value (json_object_get (root, "version")) != 1)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CORRUPT_FILE,
-                   "The pinned identity keys of the crypto units, %s, are damaged: restore the "
-                   "file from a backup. Removing it would trust whatever answers next.",
+                   /* TRANSLATORS: %s is the file of the pinned keys. */
+                   _ ("The pinned identity keys of the crypto units, %s, are damaged: restore the "
+                      "file from a backup. Removing it would trust whatever answers next."),
                    self->path);
       return NULL;
     }
@@ -104,8 +108,10 @@ tke_unit_pins_load (const char *dir, GError **error)
     if (!entry_is_valid (id, entry))
       {
         g_set_error (error, TKE_ERROR, TKE_ERROR_CORRUPT_FILE,
-                     "The pinned identity key of crypto unit %s in %s is damaged: restore the "
-                     "file from a backup.",
+                     /* TRANSLATORS: the first %s is the unit's id, the second the file of the
+                      * pinned keys. */
+                     _ ("The pinned identity key of crypto unit %s in %s is damaged: restore the "
+                        "file from a backup."),
                      id, self->path);
         return NULL;
       }
@@ -142,17 +148,22 @@ tke_unit_pins_check (TkeUnitPins *self, const char *service_url, const TkeUnitIn
       if (presented != NULL && g_str_equal (presented, pinned))
         return TKE_UNIT_PIN_MATCHES;
       g_set_error (error, TKE_ERROR, TKE_ERROR_UNIT_IDENTITY,
-                   "Crypto unit %u (%s) presents another identity key than the one pinned on %s: "
-                   "it shows %s, the pin is %s. Nothing is signed or encrypted for it. If its "
-                   "operator confirms that the unit got a new identity key, re-pin it.",
+                   /* TRANSLATORS: %u is the unit's number in the list, the first %s its id, the
+                    * second the date it was pinned, the third the thumbprint of the key it
+                    * presents and the fourth the one of the pinned key. */
+                   _ ("Crypto unit %u (%s) presents another identity key than the one pinned on "
+                      "%s: it shows %s, the pin is %s. Nothing is signed or encrypted for it. If "
+                      "its operator confirms that the unit got a new identity key, re-pin it."),
                    info->num, info->id, json_string_value (json_object_get (entry, "pinned")),
-                   presented != NULL ? presented : "(no valid key)", pinned);
+                   /* TRANSLATORS: instead of a key's thumbprint. */
+                   presented != NULL ? presented : _ ("(no valid key)"), pinned);
       return TKE_UNIT_PIN_CHANGED;
     }
   if (presented == NULL)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "Crypto unit %u (%s) presents no valid identity key: it can't be pinned.",
+                   /* TRANSLATORS: %u is the unit's number in the list, %s its id. */
+                   _ ("Crypto unit %u (%s) presents no valid identity key: it can't be pinned."),
                    info->num, info->id);
       return TKE_UNIT_PIN_CHANGED;
     }
@@ -199,7 +210,8 @@ tke_unit_pins_repin (TkeUnitPins *self, const char *service_url, const TkeUnitIn
   if (presented == NULL)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                   "Crypto unit %u (%s) presents no valid identity key: it can't be pinned.",
+                   /* TRANSLATORS: %u is the unit's number in the list, %s its id. */
+                   _ ("Crypto unit %u (%s) presents no valid identity key: it can't be pinned."),
                    info->num, info->id);
       return FALSE;
     }
