@@ -230,8 +230,9 @@ run_op (World *world, TkeCeremonyOp op, GError **error)
   return result;
 }
 
-static void
-run_ok (World *world, TkeCeremonyOp op)
+/* Runs an operation that every unit accepts; returns its result's summary. */
+static char *
+run_ok_summary (World *world, TkeCeremonyOp op)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (TkeCeremonyResult) result = run_op (world, op, &error);
@@ -248,6 +249,13 @@ run_ok (World *world, TkeCeremonyOp op)
       g_assert_true (outcome->accepted);
     }
   g_assert_cmpuint (result->differences->len, ==, 0);
+  return g_strdup (result->summary);
+}
+
+static void
+run_ok (World *world, TkeCeremonyOp op)
+{
+  g_free (run_ok_summary (world, op));
 }
 
 static void
@@ -295,9 +303,16 @@ generate_admins_and_parts (World *world)
 static void
 install_admins_and_thresholds (World *world)
 {
+  g_autofree char *added = NULL;
+
   /* Imprint mode: adding needs no signature; the certificate proves the key is held. */
+
   expect_card (world, TKE_READER_ROLE_1, CARD_ALICE);
-  run_ok (world, TKE_CEREMONY_ADD_ADMINISTRATOR);
+  added = run_ok_summary (world, TKE_CEREMONY_ADD_ADMINISTRATOR);
+  /* The result names who was added, with the start of the SKI. */
+  g_assert_true (g_str_has_prefix (added, "Alice (SKI "));
+  g_assert_nonnull (strstr (added, "…) is an administrator of crypto units 1, 2, 3, "));
+  g_assert_true (g_str_has_suffix (added, " now."));
   expect_card (world, TKE_READER_ROLE_1, CARD_BOB);
   run_ok (world, TKE_CEREMONY_ADD_ADMINISTRATOR);
 

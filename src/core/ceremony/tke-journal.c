@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -120,10 +121,12 @@ tke_journal_entry_add_detail (TkeJournalEntry *entry, const char *key, const cha
 static gboolean
 corrupt (GError **error, const char *path, guint line_no, const char *why)
 {
-  g_set_error (error, TKE_ERROR, TKE_ERROR_CORRUPT_FILE,
-               "The ceremony journal %s is damaged at line %u: %s. Keep the file as evidence and "
-               "start a new workspace.",
-               path, line_no, why);
+  g_set_error (
+      error, TKE_ERROR, TKE_ERROR_CORRUPT_FILE,
+      /* TRANSLATORS: the journal file, the line number, and what is wrong with the line. */
+      _ ("The ceremony journal %s is damaged at line %u: %s. Keep the file as evidence and "
+         "start a new workspace."),
+      path, line_no, why);
   return FALSE;
 }
 
@@ -148,7 +151,7 @@ journal_scan (const char *path, guint *n_entries, char last_hash[65], goffset *t
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return TRUE;
       g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                                  "The ceremony journal could not be read: ");
+                                  _ ("The ceremony journal could not be read: "));
       return FALSE;
     }
 
@@ -171,13 +174,13 @@ journal_scan (const char *path, guint *n_entries, char last_hash[65], goffset *t
 
       line = json_loadb (p, nl - p, JSON_REJECT_DUPLICATES, &json_error);
       if (line == NULL)
-        return corrupt (error, path, line_no, "the line is not JSON");
+        return corrupt (error, path, line_no, _ ("the line is not JSON"));
       if (json_unpack (line, "{s:s, s:I}", "prev", &prev, "seq", &seq) != 0)
-        return corrupt (error, path, line_no, "the line has no chain fields");
+        return corrupt (error, path, line_no, _ ("the line has no chain fields"));
       if (seq != (json_int_t) line_no)
-        return corrupt (error, path, line_no, "a line is missing or out of order");
+        return corrupt (error, path, line_no, _ ("a line is missing or out of order"));
       if (strcmp (prev, last_hash) != 0)
-        return corrupt (error, path, line_no, "it does not follow from the line before");
+        return corrupt (error, path, line_no, _ ("it does not follow from the line before"));
 
       hash_line (p, nl - p, last_hash);
       (*n_entries)++;
@@ -199,7 +202,7 @@ tke_journal_verify (const char *path, guint *n_entries, GError **error)
   if (!journal_scan (path, &n, last_hash, &torn_at, error))
     return FALSE;
   if (torn_at >= 0)
-    return corrupt (error, path, n + 1, "the last line is incomplete");
+    return corrupt (error, path, n + 1, _ ("the last line is incomplete"));
   if (n_entries != NULL)
     *n_entries = n;
   return TRUE;
@@ -218,7 +221,7 @@ lock_journal (int fd, const char *path, GError **error)
         continue;
       close (fd);
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                   "The ceremony journal %s could not be locked: %s", path,
+                   _ ("The ceremony journal %s could not be locked: %s"), path,
                    g_strerror (saved_errno));
       return -1;
     }
@@ -234,7 +237,7 @@ drop_torn_line (int fd, const char *path, goffset torn_at, GError **error)
     int saved_errno = errno;
 
     g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                 "The incomplete last line of the ceremony journal %s could not be removed: %s",
+                 _ ("The incomplete last line of the ceremony journal %s could not be removed: %s"),
                  path, g_strerror (saved_errno));
     return FALSE;
   }
@@ -347,8 +350,8 @@ failed:
     int saved_errno = errno;
 
     g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                 "The operation could not be written to the ceremony journal %s: %s", self->path,
-                 g_strerror (saved_errno));
+                 _ ("The operation could not be written to the ceremony journal %s: %s"),
+                 self->path, g_strerror (saved_errno));
     return FALSE;
   }
 }

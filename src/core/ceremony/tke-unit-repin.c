@@ -2,6 +2,8 @@
 /* Re-pinning a crypto unit's identity key, confirmed and journalled. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tke-error.h"
 #include "tke-unit-repin.h"
 
@@ -12,7 +14,8 @@ presented_thumbprint (const TkeCeremonyUnit *unit, const TkeUnitInfo *presented,
 
   if (thumbprint == NULL)
     g_set_error (error, TKE_ERROR, TKE_ERROR_MALFORMED,
-                 "Crypto unit %u presents no valid identity key: it can't be pinned.", unit->num);
+                 _ ("Crypto unit %u presents no valid identity key: it can't be pinned."),
+                 unit->num);
   return thumbprint;
 }
 
@@ -25,9 +28,11 @@ tke_unit_repin_describe (const TkeCeremonyUnit *unit, const TkeUnitInfo *present
   if (thumbprint == NULL)
     return NULL;
   return g_strdup_printf (
-      "Crypto unit %u (%s) now presents the identity key with thumbprint %s instead of %s, "
-      "pinned on %s. Compare it with what the unit's operator printed: from now on importer keys "
-      "and receipts of this unit count only when the new key signed them.",
+      /* TRANSLATORS: the unit number, its id, the new thumbprint, the pinned one, the date it was pinned. */
+      _ ("Crypto unit %u (%s) now presents the identity key with thumbprint %s instead of %s, "
+         "pinned on %s. Compare it with what the unit's operator printed: from now on importer "
+         "keys "
+         "and receipts of this unit count only when the new key signed them."),
       unit->num, unit->id, thumbprint, tke_unit_pins_get_thumbprint (pins, unit->id),
       tke_unit_pins_get_date (pins, unit->id));
 }
