@@ -22,6 +22,7 @@
 #include "tke-pcsc-reader.h"
 #include "tke-secmem.h"
 #include "tke-unit-client.h"
+#include "tke-unit-error.h"
 
 /* A password line longer than this is not a password. */
 #define MAX_PASSWORD 1024
@@ -45,6 +46,9 @@ tke_cli_exit_for_error (const GError *error)
     return TKE_CLI_EXIT_CANCELLED;
   if (error->domain == G_FILE_ERROR)
     return TKE_CLI_EXIT_BAD_INPUT;
+  /* A refusal the engine foresaw is the units' own refusal, said before sending. */
+  if (error->domain == TKE_UNIT_ERROR)
+    return TKE_CLI_EXIT_REFUSED;
   if (error->domain != TKE_ERROR)
     return TKE_CLI_EXIT_FAILED;
 
@@ -799,7 +803,11 @@ tke_cli_main (int argc, char **argv)
     code = cli.exit_code;
   else if (error != NULL)
     {
-      g_printerr ("tkectl: %s\n", tke_error_describe (error));
+      if (error->domain == TKE_UNIT_ERROR)
+        g_printerr ("tkectl: %s (%s)\n", error->message,
+                    tke_unit_error_code_to_string ((TkeUnitErrorCode) error->code));
+      else
+        g_printerr ("tkectl: %s\n", tke_error_describe (error));
       code = tke_cli_exit_for_error (error);
     }
   else

@@ -18,6 +18,7 @@
 #include "tke-scripted-prompter.h"
 #include "tke-softunit-service.h"
 #include "tke-unit-client.h"
+#include "tke-unit-error.h"
 #include "tke-vcard-engine.h"
 #include "tke-virtual-reader.h"
 
@@ -812,17 +813,18 @@ test_ceremony_refused_early (World *world, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (TkeCeremonyResult) result = NULL;
 
-  /* Imprint mode: a load would be refused by every unit, so it is never sent. */
+  /* Imprint mode: a load would be refused by every unit, so it is never sent; the error is the
+   * units' own. */
   result = run_op (world, TKE_CEREMONY_LOAD, &error);
   g_assert_null (result);
-  g_assert_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, TKE_UNIT_ERROR, TKE_UNIT_ERROR_IMPRINT_MODE);
   g_assert_nonnull (strstr (error->message, "imprint mode"));
   g_clear_error (&error);
 
   /* Without administrators no threshold can be met: refused before any number is asked. */
   result = run_op (world, TKE_CEREMONY_CHANGE_THRESHOLDS, &error);
   g_assert_null (result);
-  g_assert_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, TKE_UNIT_ERROR, TKE_UNIT_ERROR_THRESHOLD_EXCEEDS_ADMINS);
   g_assert_nonnull (strstr (error->message, "has 0 administrators"));
 }
 

@@ -268,6 +268,9 @@ else
   not_ok "cryptounit-add"
   diag out.txt err.txt
 fi
+# A refusal the engine foresees is the units' own: exit 3 and their code, before any question.
+expect "a commit in imprint mode is refused before sending as the units refuse it (exit 3)" 3 \
+  'imprint mode.*\(IMPRINT_MODE\)$' cryptounit-mk-commit
 
 # Cards -----------------------------------------------------------------------------------------
 for c in "${cards[@]}"; do

@@ -13,6 +13,7 @@
 #include "tke-cli.h"
 #include "tke-error.h"
 #include "tke-terminal-prompter.h"
+#include "tke-unit-error.h"
 
 static char *
 make_tmp_dir (void)
@@ -227,9 +228,13 @@ test_exit_codes (void)
   {
     g_autoptr (GError) cancelled = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "x");
     g_autoptr (GError) option = g_error_new_literal (G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "x");
+    /* A refusal the engine foresees exits like the units' own refusal. */
+    g_autoptr (GError) foreseen =
+        g_error_new_literal (TKE_UNIT_ERROR, TKE_UNIT_ERROR_IMPRINT_MODE, "x");
 
     g_assert_cmpint (tke_cli_exit_for_error (cancelled), ==, TKE_CLI_EXIT_CANCELLED);
     g_assert_cmpint (tke_cli_exit_for_error (option), ==, TKE_CLI_EXIT_BAD_INPUT);
+    g_assert_cmpint (tke_cli_exit_for_error (foreseen), ==, TKE_CLI_EXIT_REFUSED);
     g_assert_cmpint (tke_cli_exit_for_error (NULL), ==, TKE_CLI_EXIT_OK);
   }
 }

@@ -52,6 +52,17 @@ typedef struct
   TkeJournalEntry *entry;
 } Run;
 
+/* The steps of every unit operation, in the order its dialog lists them: the units are read,
+ * the operation's own step (a card, a choice, the registers), the administrators sign, the
+ * command is sent. */
+typedef enum
+{
+  UNIT_STEP_READ,
+  UNIT_STEP_OWN,
+  UNIT_STEP_SIGN,
+  UNIT_STEP_SEND,
+} UnitStep;
+
 /* A card in a reader, read: its connection, what it holds, the reader's name. */
 typedef struct
 {
@@ -109,10 +120,13 @@ json_t *tke_run_state_admins (json_t *state);
 const char *tke_run_state_register (json_t *state, const char *reg, const char *field);
 char *tke_run_units_list (Run *run);
 gboolean tke_run_refuse_early (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+/* A refusal the engine foresees from the units' states, before anything is asked or sent: the
+ * error is the one a unit would return (TKE_UNIT_ERROR, code), so front ends treat both alike. */
+gboolean tke_run_refuse (GError **error, TkeUnitErrorCode code, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
 
 TkeCeremonyResult *tke_run_unit_command (Run *run, json_t *args, guint required,
-                                         const char *purpose, guint sign_step, guint send_step,
-                                         GError **error);
+                                         const char *purpose, GError **error);
 guint tke_run_max_required (Run *run, guint new_signature_threshold);
 
 /* The quorum of administrator signatures (tke-ceremony-quorum.c) */

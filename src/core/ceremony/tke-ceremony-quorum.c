@@ -85,9 +85,10 @@ tke_run_collect_signatures (Run *run, TkeCommand *cmd, guint required, const cha
         continue;
       for (guint u = 0; u < run->states->len; u++)
         if (!tke_ceremony_state_has_admin (run->states->pdata[u], ski))
-          return tke_run_refuse_early (error, _ ("%s is not an administrator of crypto unit %u."),
-                                       tke_signer_get_name (signer),
-                                       ((TkeCeremonyUnit *) run->units->pdata[u])->num);
+          return tke_run_refuse (error, TKE_UNIT_ERROR_UNKNOWN_SIGNER,
+                                 _ ("%s is not an administrator of crypto unit %u."),
+                                 tke_signer_get_name (signer),
+                                 ((TkeCeremonyUnit *) run->units->pdata[u])->num);
       if (!tke_command_add_signature (cmd, signer, run->cancellable, error))
         return FALSE;
       g_hash_table_add (signed_skis, g_strdup (ski));

@@ -31,7 +31,7 @@ tke_run_add_administrator (Run *run, GError **error)
   run->steps = steps;
   run->n_steps = G_N_ELEMENTS (steps);
 
-  tke_run_step (run, 1);
+  tke_run_step (run, UNIT_STEP_OWN);
   card = tke_run_acquire_card (run, TKE_READER_ROLE_1, _ ("the card of the administrator to add"),
                                tke_run_check_new_administrator, NULL, error);
   if (card == NULL)
@@ -52,16 +52,16 @@ tke_run_add_administrator (Run *run, GError **error)
 
       if (tke_ceremony_state_has_admin (run->states->pdata[i], ski))
         {
-          tke_run_refuse_early (error, _ ("%s is an administrator of crypto unit %u already."),
-                                name, unit->num);
+          tke_run_refuse (error, TKE_UNIT_ERROR_ADMIN_EXISTS,
+                          _ ("%s is an administrator of crypto unit %u already."), name, unit->num);
           return NULL;
         }
       if (json_array_size (tke_run_state_admins (run->states->pdata[i])) >= 8)
         {
-          tke_run_refuse_early (error,
-                                _ ("Crypto unit %u has 8 administrators, as many as it can have: "
-                                   "remove one first."),
-                                unit->num);
+          tke_run_refuse (error, TKE_UNIT_ERROR_TOO_MANY_ADMINS,
+                          _ ("Crypto unit %u has 8 administrators, as many as it can have: "
+                             "remove one first."),
+                          unit->num);
           return NULL;
         }
     }
@@ -74,7 +74,7 @@ tke_run_add_administrator (Run *run, GError **error)
                              units);
   result =
       tke_run_unit_command (run, json_pack ("{s:s, s:s}", "name", name, "certificate", cert_b64),
-                            tke_run_max_required (run, 0), purpose, 2, 3, error);
+                            tke_run_max_required (run, 0), purpose, error);
   /* The result names who was added; a partial one keeps the generic sentence with its retry. */
   if (result != NULL && tke_ceremony_result_get_n_failed (result) == 0)
     result->summary = g_strdup_printf (
@@ -101,11 +101,11 @@ tke_run_remove_administrator (Run *run, GError **error)
   run->steps = steps;
   run->n_steps = G_N_ELEMENTS (steps);
 
-  tke_run_step (run, 1);
+  tke_run_step (run, UNIT_STEP_OWN);
   if (json_array_size (admins) == 0)
     {
-      tke_run_refuse_early (error, _ ("Crypto unit %u has no administrators."),
-                            ((TkeCeremonyUnit *) run->units->pdata[0])->num);
+      tke_run_refuse (error, TKE_UNIT_ERROR_NOT_FOUND, _ ("Crypto unit %u has no administrators."),
+                      ((TkeCeremonyUnit *) run->units->pdata[0])->num);
       return NULL;
     }
   if (ski == NULL)
@@ -131,8 +131,8 @@ tke_run_remove_administrator (Run *run, GError **error)
       name = json_string_value (json_object_get (admin, "name"));
   if (name == NULL)
     {
-      tke_run_refuse_early (error, _ ("No administrator of the selected units has the SKI %s."),
-                            ski);
+      tke_run_refuse (error, TKE_UNIT_ERROR_NOT_FOUND,
+                      _ ("No administrator of the selected units has the SKI %s."), ski);
       return NULL;
     }
 
@@ -145,16 +145,17 @@ tke_run_remove_administrator (Run *run, GError **error)
 
       if (!tke_ceremony_state_has_admin (state, ski))
         {
-          tke_run_refuse_early (error, _ ("%s is not an administrator of crypto unit %u."), name,
-                                ((TkeCeremonyUnit *) run->units->pdata[u])->num);
+          tke_run_refuse (error, TKE_UNIT_ERROR_NOT_FOUND,
+                          _ ("%s is not an administrator of crypto unit %u."), name,
+                          ((TkeCeremonyUnit *) run->units->pdata[u])->num);
           return NULL;
         }
       if (left < thr)
         {
-          tke_run_refuse_early (error,
-                                _ ("Crypto unit %u would keep %u administrators, fewer than its "
-                                   "threshold of %u: lower the thresholds first."),
-                                ((TkeCeremonyUnit *) run->units->pdata[u])->num, left, thr);
+          tke_run_refuse (error, TKE_UNIT_ERROR_BELOW_THRESHOLD,
+                          _ ("Crypto unit %u would keep %u administrators, fewer than its "
+                             "threshold of %u: lower the thresholds first."),
+                          ((TkeCeremonyUnit *) run->units->pdata[u])->num, left, thr);
           return NULL;
         }
     }
@@ -169,7 +170,7 @@ tke_run_remove_administrator (Run *run, GError **error)
   tke_journal_entry_add_detail (run->entry, "administrator_ski", ski);
   purpose = g_strdup_printf (_ ("Remove administrator %s from crypto units %s"), name, units);
   return tke_run_unit_command (run, json_pack ("{s:s}", "ski", ski), tke_run_max_required (run, 0),
-                               purpose, 2, 3, error);
+                               purpose, error);
 }
 
 TkeCeremonyResult *
@@ -198,15 +199,14 @@ tke_run_change_thresholds (Run *run, GError **error)
     }
   if (fewest == 0)
     {
-      tke_run_refuse_early (
-          error,
-          _ ("Crypto unit %u has 0 administrators: add the administrators before their "
-             "thresholds."),
-          fewest_unit);
+      tke_run_refuse (error, TKE_UNIT_ERROR_THRESHOLD_EXCEEDS_ADMINS,
+                      _ ("Crypto unit %u has 0 administrators: add the administrators before their "
+                         "thresholds."),
+                      fewest_unit);
       return NULL;
     }
 
-  tke_run_step (run, 1);
+  tke_run_step (run, UNIT_STEP_OWN);
   if (!tke_run_number (run, "signature", _ ("Signature threshold"),
                        _ ("How many administrators sign each command to the crypto units."), 1,
                        fewest, &signature, error) ||
@@ -227,7 +227,7 @@ tke_run_change_thresholds (Run *run, GError **error)
   }
   return tke_run_unit_command (
       run, json_pack ("{s:i, s:i}", "signature", (int) signature, "revocation", (int) revocation),
-      tke_run_max_required (run, signature), purpose, 2, 3, error);
+      tke_run_max_required (run, signature), purpose, error);
 }
 
 static gboolean
@@ -235,10 +235,10 @@ require_normal_mode (Run *run, GError **error)
 {
   for (guint u = 0; u < run->states->len; u++)
     if (tke_run_state_is_imprint (run->states->pdata[u]))
-      return tke_run_refuse_early (error,
-                                   _ ("Crypto unit %u is in imprint mode: set its signature "
-                                      "thresholds first."),
-                                   ((TkeCeremonyUnit *) run->units->pdata[u])->num);
+      return tke_run_refuse (error, TKE_UNIT_ERROR_IMPRINT_MODE,
+                             _ ("Crypto unit %u is in imprint mode: set its signature "
+                                "thresholds first."),
+                             ((TkeCeremonyUnit *) run->units->pdata[u])->num);
   return TRUE;
 }
 
@@ -250,16 +250,15 @@ require_register (Run *run, const char *reg, const char *state, const char *advi
       const char *now = tke_run_state_register (run->states->pdata[u], reg, "state");
 
       if (g_strcmp0 (now, state) != 0)
-        return tke_run_refuse_early (
-            error,
-            /* TRANSLATORS: a unit number, the register's state and the state it
+        return tke_run_refuse (error, TKE_UNIT_ERROR_REGISTER_STATE,
+                               /* TRANSLATORS: a unit number, the register's state and the state it
                               * must have (as the units name them), and what to do, a clause. */
-            g_str_equal (reg, "new")
-                ? _ ("The new master key register of crypto unit %u is %s, not "
-                     "%s: %s")
-                : _ ("The current master key register of crypto unit %u is %s, "
-                     "not %s: %s"),
-            ((TkeCeremonyUnit *) run->units->pdata[u])->num, now, state, advice);
+                               g_str_equal (reg, "new")
+                                   ? _ ("The new master key register of crypto unit %u is %s, not "
+                                        "%s: %s")
+                                   : _ ("The current master key register of crypto unit %u is %s, "
+                                        "not %s: %s"),
+                               ((TkeCeremonyUnit *) run->units->pdata[u])->num, now, state, advice);
     }
   return TRUE;
 }
@@ -310,15 +309,14 @@ common_vp (Run *run, const char *reg, guint8 vp[TKE_VP_LEN], GError **error)
 
   for (guint u = 1; u < run->states->len; u++)
     if (g_strcmp0 (tke_run_state_register (run->states->pdata[u], reg, "vp"), first) != 0)
-      return tke_run_refuse_early (
-          error,
-          g_str_equal (reg, "new")
-              ? _ ("The new master key registers of crypto units %u and %u hold "
-                   "different keys: clear them and load them again.")
-              : _ ("The current master key registers of crypto units %u and %u "
-                   "hold different keys: clear them and load them again."),
-          ((TkeCeremonyUnit *) run->units->pdata[0])->num,
-          ((TkeCeremonyUnit *) run->units->pdata[u])->num);
+      return tke_run_refuse (error, TKE_UNIT_ERROR_VP_MISMATCH,
+                             g_str_equal (reg, "new")
+                                 ? _ ("The new master key registers of crypto units %u and %u hold "
+                                      "different keys: clear them and load them again.")
+                                 : _ ("The current master key registers of crypto units %u and %u "
+                                      "hold different keys: clear them and load them again."),
+                             ((TkeCeremonyUnit *) run->units->pdata[0])->num,
+                             ((TkeCeremonyUnit *) run->units->pdata[u])->num);
   return tke_vp_from_hex (first, vp, error);
 }
 
@@ -471,7 +469,7 @@ tke_run_load (Run *run, GError **error)
       g_ptr_array_add (importers, importer);
     }
 
-  tke_run_step (run, 1);
+  tke_run_step (run, UNIT_STEP_OWN);
   if (!tke_run_number (
           run, "parts", _ ("Number of key parts"),
           _ ("The new master key is the XOR of this many key parts, each on a card of its own."), 2,
@@ -499,7 +497,7 @@ tke_run_load (Run *run, GError **error)
   purpose = g_strdup_printf (_ ("Load the new master key with VP %s into crypto units %s"),
                              key_vp_hex, units);
   return tke_run_unit_command (run, json_pack ("{s:o, s:s}", "parts", parts_args, "vp", key_vp_hex),
-                               tke_run_max_required (run, 0), purpose, 2, 3, error);
+                               tke_run_max_required (run, 0), purpose, error);
 }
 
 /* Clear new, clear current and zeroize: what is lost, confirmed by the operator; returns what
@@ -575,7 +573,7 @@ tke_run_register_op (Run *run, GError **error)
 
   run->steps = steps;
   run->n_steps = G_N_ELEMENTS (steps);
-  tke_run_step (run, 1);
+  tke_run_step (run, UNIT_STEP_OWN);
 
   for (guint u = 0; u < run->states->len; u++)
     stored += json_integer_value (
@@ -647,7 +645,7 @@ tke_run_register_op (Run *run, GError **error)
       json_object_set_new (args, "vp", json_string (vp_hex));
       tke_journal_entry_add_vp (run->entry, "new", vp);
     }
-  return tke_run_unit_command (run, args, tke_run_max_required (run, 0), purpose, 2, 3, error);
+  return tke_run_unit_command (run, args, tke_run_max_required (run, 0), purpose, error);
 
 failed:
   json_decref (args);

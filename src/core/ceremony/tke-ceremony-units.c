@@ -193,6 +193,20 @@ tke_run_refuse_early (GError **error, const char *format, ...)
   return FALSE;
 }
 
+gboolean
+tke_run_refuse (GError **error, TkeUnitErrorCode code, const char *format, ...)
+{
+  va_list args;
+  char *message;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, TKE_UNIT_ERROR, code, message);
+  g_free (message);
+  return FALSE;
+}
+
 /* Sending ----------------------------------------------------------------------------------- */
 
 static gboolean
@@ -439,8 +453,7 @@ run_send (Run *run, TkeCommand *cmd)
 
 /* Builds, signs and sends a unit command; the common path of every unit operation. */
 TkeCeremonyResult *
-tke_run_unit_command (Run *run, json_t *args, guint required, const char *purpose, guint sign_step,
-                      guint send_step, GError **error)
+tke_run_unit_command (Run *run, json_t *args, guint required, const char *purpose, GError **error)
 {
   g_autoptr (TkeCommand) cmd = tke_command_new (tke_ceremony_op_wire_name (run->op));
 
@@ -453,12 +466,12 @@ tke_run_unit_command (Run *run, json_t *args, guint required, const char *purpos
     }
   tke_command_take_args (cmd, args);
 
-  if (!tke_run_collect_signatures (run, cmd, required, purpose, sign_step, error))
+  if (!tke_run_collect_signatures (run, cmd, required, purpose, UNIT_STEP_SIGN, error))
     return NULL;
   if (!tke_run_check_cancelled (run, error))
     return NULL;
 
-  tke_run_step (run, send_step);
+  tke_run_step (run, UNIT_STEP_SEND);
   return run_send (run, cmd);
 }
 

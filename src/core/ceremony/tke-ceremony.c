@@ -339,7 +339,7 @@ run_unit_op (Run *run, GError **error)
     return NULL;
   run->steps = reading;
   run->n_steps = 1;
-  tke_run_step (run, 0);
+  tke_run_step (run, UNIT_STEP_READ);
   run->states = tke_run_read_states (run, error);
   if (run->states == NULL)
     return NULL;
