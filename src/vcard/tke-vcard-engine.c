@@ -1257,6 +1257,9 @@ dispatch (TkeVcardEngine *self, const Apdu *apdu, gboolean pin_just_verified, Re
           return SW_OK;
         }
       case INS_GET_SERIAL:
+        /* Serial 0: a PIV card of a maker without this extension, which has no serial to give. */
+        if (self->serial == 0)
+          return SW_INS_NOT_SUPPORTED;
         if (apdu->p1 != 0 || apdu->p2 != 0)
           return SW_WRONG_P1P2;
         reply->fixed_length = TRUE;

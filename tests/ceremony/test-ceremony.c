@@ -143,8 +143,10 @@ world_set_up (World *world, gconstpointer data)
                                                         READER1, &error));
   g_assert_true (tke_virtual_reader_manager_add_reader (TKE_VIRTUAL_READER_MANAGER (world->readers),
                                                         READER2, &error));
+  /* data "no-serial": cards of a maker that gives no serial number (tke-vcard's serial 0). */
   for (guint i = 0; i < N_CARDS; i++)
-    world->cards[i] = tke_vcard_engine_new_blank (1000 + i, TKE_VCARD_MGMT_ALG_AES192);
+    world->cards[i] = tke_vcard_engine_new_blank (g_strcmp0 (data, "no-serial") == 0 ? 0 : 1000 + i,
+                                                  TKE_VCARD_MGMT_ALG_AES192);
 
   /* Two services: one instance of 3 operational + 2 failover units on a fixed port (so that it
    * can be stopped and started again at the same address), and the same on another. */
@@ -828,6 +830,50 @@ test_ceremony_refused_early (World *world, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "has 0 administrators"));
 }
 
+/* Two cards without serial numbers and with the same description are still two cards: their own
+ * 9D keys tell them apart, so a copy from one onto the other goes through (told apart by their
+ * description, the target was refused as "the card being copied"). */
+static void
+test_ceremony_no_serial (World *world, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TkeCardConnection) connection = NULL;
+  g_autoptr (TkePivClient) piv = NULL;
+  g_autoptr (TkeCardInfo) info = NULL;
+
+  for (guint i = CARD_PART1; i <= CARD_PART2; i++)
+    {
+      expect_card (world, TKE_READER_ROLE_2, i);
+      tke_scripted_prompter_push_text (world->prompter, "Custodian's card");
+      tke_scripted_prompter_push_pin (world->prompter, "123456");
+      tke_scripted_prompter_push_pin (world->prompter, card_pins[i]);
+      tke_scripted_prompter_push_pin (world->prompter, "12345678");
+      tke_scripted_prompter_push_pin (world->prompter, NEW_PUK);
+      run_ok (world, TKE_CEREMONY_INITIALIZE_CARD);
+    }
+  expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_PART1]);
+  tke_scripted_prompter_push_text (world->prompter, "Master key part 1");
+  run_ok (world, TKE_CEREMONY_GENERATE_KEY_PART);
+
+  expect_card (world, TKE_READER_ROLE_1, CARD_PART1);
+  expect_card (world, TKE_READER_ROLE_2, CARD_PART2);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_PART1]);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_PART2]);
+  run_ok (world, TKE_CEREMONY_COPY_SMART_CARD);
+
+  connection = tke_reader_manager_connect (world->readers, READER2, &error);
+  g_assert_no_error (error);
+  piv = tke_piv_client_new (connection);
+  info = tke_card_profile_read_info (piv, &error);
+  g_assert_no_error (error);
+  g_assert_false (info->has_serial);
+  g_assert_cmpstr (info->description, ==, "Custodian's card");
+  g_assert_cmpuint (info->parts->len, ==, 1);
+  g_assert_true (g_regex_match_simple ("^[0-9a-f]{64}$", info->key_id, 0, 0));
+  tke_card_connection_disconnect (connection, TRUE);
+}
+
 static void
 test_ceremony_admin_already (World *world, gconstpointer data)
 {
@@ -870,6 +916,8 @@ main (int argc, char **argv)
   g_test_add ("/ceremony/key-files-onto-cards", World, NULL, world_set_up,
               test_ceremony_key_files_onto_cards, world_tear_down);
   g_test_add ("/ceremony/file-signer", World, NULL, world_set_up, test_ceremony_file_signer,
+              world_tear_down);
+  g_test_add ("/ceremony/no-serial", World, "no-serial", world_set_up, test_ceremony_no_serial,
               world_tear_down);
   g_test_add ("/ceremony/admin-already", World, NULL, world_set_up, test_ceremony_admin_already,
               world_tear_down);

@@ -50,6 +50,7 @@ tke_card_info_free (TkeCardInfo *info)
     return;
   g_free (info->description);
   g_free (info->admin_name);
+  g_free (info->key_id);
   g_clear_pointer (&info->parts, g_ptr_array_unref);
   g_free (info);
 }
@@ -1008,6 +1009,20 @@ tke_card_profile_read_info (TkePivClient *piv, GError **error)
       goto out;
     }
   g_clear_error (&local_error);
+
+  if (info->initialized)
+    {
+      g_autoptr (GBytes) card_cert = read_certificate_der (piv, TKE_PIV_OBJ_CERT_9D, &local_error);
+
+      if (card_cert != NULL)
+        info->key_id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, card_cert);
+      else if (!g_error_matches (local_error, TKE_ERROR, TKE_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          goto out;
+        }
+      g_clear_error (&local_error);
+    }
 
   if (!tke_piv_client_verify_status (piv, TKE_PIV_PIN, &verified, &info->pin_tries_left, error))
     goto out;

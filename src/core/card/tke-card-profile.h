@@ -45,6 +45,9 @@ typedef struct
   char *description;
   /* The administrator: the CN of the 9A certificate, NULL when the card has no signature key. */
   char *admin_name;
+  /* What tells the card from every other: the SHA-256 of its 9D certificate (the key made on the
+   * card when it was initialized), hex; NULL on a card without one. */
+  char *key_id;
   GPtrArray *parts; /* TkeKeyPartInfo */
   /* -1 when the PIN is verified at the moment (the card does not tell then); 0 blocked. */
   int pin_tries_left;

@@ -48,14 +48,17 @@ run_resolve_reader (Run *run, TkeReaderRole role, gboolean *present, GError **er
   return NULL;
 }
 
-/* Serial, else the 9A key's SKI, else the description: what tells two cards apart. */
+/* What tells two cards apart, for the journal and for "each card once": the serial number, else
+ * the card's own 9D key (its certificate's SHA-256), never a description, which two cards can
+ * share. A card with neither is not a TKE card and is used for nothing. */
 char *
 tke_run_card_identity (const TkeCardInfo *info)
 {
   if (info->has_serial)
     return g_strdup_printf ("serial %u", info->serial);
-  return g_strdup_printf ("card %s/%s", info->admin_name ? info->admin_name : "-",
-                          info->description ? info->description : "-");
+  if (info->key_id != NULL)
+    return g_strdup_printf ("card key %.16s", info->key_id);
+  return g_strdup ("card without serial or key");
 }
 
 static char *
