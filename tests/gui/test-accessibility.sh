@@ -113,6 +113,8 @@ expect_named "every control of the ceremony dialog's card page has a name"
 xdotool key 1
 expect_focus "the dialog's question has the focus in its field, named by the question" \
   "text|Card description|-"
+xdotool key Tab
+expect_focus "Tab from the field goes to the Continue button" "push button|Continue|-"
 xdotool key Escape
 sleep 0.5
 
