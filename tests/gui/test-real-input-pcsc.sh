@@ -153,6 +153,10 @@ for start in $(seq 1 "$starts"); do
   else
     not_ok "start $start: cards under the wrong readers (x of 1001: '$left', of 1002: '$right')"
     echo "# the screen read: $(words "start$start")"
+    # What was there: the window (or none), the app's own words, and the picture, kept.
+    echo "# window: $(xdotool search --name '^Open TKE' 2>/dev/null | head -n 1) (app pid $tke_pid)"
+    tail -n 5 "tke$start.log" | sed 's/^/# tke: /'
+    cp "$shots/real-input-start$start.png" "$shots/real-input-start$start-failed.png"
   fi
   [ "$start" -lt "$starts" ] && stop_tke
 done
