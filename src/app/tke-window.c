@@ -58,7 +58,7 @@ struct _TkeWindow
 G_DEFINE_FINAL_TYPE (TkeWindow, tke_window, ADW_TYPE_APPLICATION_WINDOW)
 
 /* Every ceremony operation is a window action named by tke_ceremony_op_to_string (). */
-#define N_CEREMONY_OPS (TKE_CEREMONY_ZEROIZE + 1)
+#define N_CEREMONY_OPS (TKE_CEREMONY_UNBLOCK_PIN + 1)
 
 /* Page names in tab order; Alt+1 .. Alt+5 show them. */
 static const char *const page_names[] = {
@@ -82,6 +82,8 @@ static const char *const op_titles[] = {
   [TKE_CEREMONY_CLEAR_NEW] = N_ ("Clear New Master Key"),
   [TKE_CEREMONY_CLEAR_CURRENT] = N_ ("Clear Current Master Key"),
   [TKE_CEREMONY_ZEROIZE] = N_ ("Zeroize"),
+  [TKE_CEREMONY_CHANGE_PIN] = N_ ("Change PIN"),
+  [TKE_CEREMONY_UNBLOCK_PIN] = N_ ("Unblock PIN"),
 };
 
 static void tke_window_refresh_readers (TkeWindow *self);

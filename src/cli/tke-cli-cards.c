@@ -358,11 +358,9 @@ ask_pin (TkeCli *cli, const char *reader, const TkeCardInfo *info, TkePinKind ki
   return tke_prompter_ask_pin (TKE_PROMPTER (cli->prompter), &request, cli->cancellable, error);
 }
 
-/* Card commands that need the PINs themselves. */
+/* Key files onto cards, the file opened with its password before the card is asked for. */
 typedef enum
 {
-  PIN_CHANGE,
-  PIN_UNBLOCK,
   IMPORT_SIGKEY,
   IMPORT_KEYPART,
 } CardJob;
@@ -374,7 +372,6 @@ run_card_job (TkeCli *cli, CardJob job, guint role, const char *file, GError **e
   g_autoptr (TkePivClient) piv = NULL;
   g_autoptr (TkeCardInfo) info = NULL;
   g_autoptr (TkeSecret) first = NULL;
-  g_autoptr (TkeSecret) second = NULL;
   g_autoptr (TkeSecret) password = NULL;
   g_autoptr (TkeSecret) part = NULL;
   g_autoptr (TkeKeyPartFileInfo) part_info = NULL;
@@ -399,17 +396,14 @@ run_card_job (TkeCli *cli, CardJob job, guint role, const char *file, GError **e
         return FALSE;
     }
 
-  piv = tke_cli_connect_card (cli, readers, role,
-                              job == PIN_CHANGE || job == PIN_UNBLOCK
-                                  ? "the card whose PIN to set"
-                                  : "the TKE card to copy the file to",
-                              &reader, error);
+  piv =
+      tke_cli_connect_card (cli, readers, role, "the TKE card to copy the file to", &reader, error);
   if (piv == NULL)
     return FALSE;
   info = tke_card_profile_read_info (piv, error);
   if (info == NULL)
     return FALSE;
-  if (!info->initialized && job != PIN_CHANGE && job != PIN_UNBLOCK)
+  if (!info->initialized)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_CARD_STATUS,
                    "The card in reader %u is blank: initialize it with “tkectl card-init” first.",
@@ -419,34 +413,6 @@ run_card_job (TkeCli *cli, CardJob job, guint role, const char *file, GError **e
 
   switch (job)
     {
-      case PIN_CHANGE:
-        first = ask_pin (cli, reader, info, TKE_PIN_KIND_PIN, "The card's present PIN", error);
-        if (first == NULL)
-          return FALSE;
-        second = ask_pin (cli, reader, info, TKE_PIN_KIND_NEW_PIN,
-                          "The card's new PIN (6 to 8 "
-                          "digits)",
-                          error);
-        if (second == NULL || !tke_card_profile_check_new_pin (second, error) ||
-            !tke_card_profile_change_pin (piv, first, second, error))
-          return FALSE;
-        printf ("The PIN of the card in %s is changed.\n", reader);
-        return TRUE;
-
-      case PIN_UNBLOCK:
-        first = ask_pin (cli, reader, info, TKE_PIN_KIND_PUK, "The card's PUK", error);
-        if (first == NULL)
-          return FALSE;
-        second = ask_pin (cli, reader, info, TKE_PIN_KIND_NEW_PIN,
-                          "The card's new PIN (6 to 8 "
-                          "digits)",
-                          error);
-        if (second == NULL || !tke_card_profile_check_new_pin (second, error) ||
-            !tke_card_profile_unblock_pin (piv, first, second, error))
-          return FALSE;
-        printf ("The PIN of the card in %s is unblocked and set anew.\n", reader);
-        return TRUE;
-
       case IMPORT_SIGKEY:
         if (info->admin_name != NULL)
           {
@@ -484,6 +450,15 @@ run_card_job (TkeCli *cli, CardJob job, guint role, const char *file, GError **e
   return TRUE;
 }
 
+/* Change PIN and Unblock PIN are the engine's, as in the app: the card in the reader of role. */
+static gboolean
+run_pin_ceremony (TkeCli *cli, TkeCeremonyOp op, gint role, GError **error)
+{
+  json_auto_t *params = json_pack ("{s:i}", "role", role);
+
+  return tke_cli_run_ceremony (cli, op, params, error);
+}
+
 static gboolean
 cmd_card_change_pin (TkeCli *cli, int argc, char **argv, GError **error)
 {
@@ -500,7 +475,7 @@ cmd_card_change_pin (TkeCli *cli, int argc, char **argv, GError **error)
     return FALSE;
   if (argc > 1)
     return tke_cli_bad_input (cli, error, "card-change-pin takes no argument.");
-  return run_card_job (cli, PIN_CHANGE, (guint) role, NULL, error);
+  return run_pin_ceremony (cli, TKE_CEREMONY_CHANGE_PIN, role, error);
 }
 
 static gboolean
@@ -519,7 +494,7 @@ cmd_card_unblock (TkeCli *cli, int argc, char **argv, GError **error)
     return FALSE;
   if (argc > 1)
     return tke_cli_bad_input (cli, error, "card-unblock takes no argument.");
-  return run_card_job (cli, PIN_UNBLOCK, (guint) role, NULL, error);
+  return run_pin_ceremony (cli, TKE_CEREMONY_UNBLOCK_PIN, role, error);
 }
 
 static gboolean

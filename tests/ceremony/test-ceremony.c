@@ -538,6 +538,63 @@ test_ceremony_wrong_pin (World *world, gconstpointer data)
       strstr (transcript, "tries left 2: Generate the signature key of administrator Alice"));
 }
 
+/* Change PIN and Unblock PIN are operations of the engine: a new PIN from the present one; a
+ * PIN blocked by three wrong ones is refused with the way out named, and unblocked with the PUK
+ * and a new PIN, which then works. */
+static void
+test_ceremony_pin_change_and_unblock (World *world, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *changed = NULL;
+  g_autofree char *unblocked = NULL;
+
+  expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
+  tke_scripted_prompter_push_text (world->prompter, "Custodian's card");
+  tke_scripted_prompter_push_pin (world->prompter, "123456");
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_PART1]);
+  tke_scripted_prompter_push_pin (world->prompter, "12345678");
+  tke_scripted_prompter_push_pin (world->prompter, NEW_PUK);
+  run_ok (world, TKE_CEREMONY_INITIALIZE_CARD);
+
+  expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
+  tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_PART1]);
+  tke_scripted_prompter_push_pin (world->prompter, "24681357");
+  changed = run_ok_summary (world, TKE_CEREMONY_CHANGE_PIN);
+  g_assert_cmpstr (changed, ==, "The PIN of the card in " READER2 " is changed.");
+
+  /* The old PIN is wrong now; three times blocks the PIN. */
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (TkeCeremonyResult) result = NULL;
+
+      expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
+      tke_scripted_prompter_push_pin (world->prompter, card_pins[CARD_PART1]);
+      tke_scripted_prompter_push_text (world->prompter, "Master key part 1");
+      result = run_op (world, TKE_CEREMONY_GENERATE_KEY_PART, &error);
+      g_assert_null (result);
+      g_assert_true (g_error_matches (error, TKE_ERROR, TKE_ERROR_PIN_WRONG) ||
+                     g_error_matches (error, TKE_ERROR, TKE_ERROR_PIN_BLOCKED));
+      g_clear_error (&error);
+    }
+  expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
+  g_assert_null (run_op (world, TKE_CEREMONY_CHANGE_PIN, &error));
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_PIN_BLOCKED);
+  g_assert_nonnull (strstr (error->message, "Unblock PIN on the Smart card tab"));
+  g_assert_nonnull (strstr (error->message, "tkectl card-unblock"));
+  g_clear_error (&error);
+
+  expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
+  tke_scripted_prompter_push_pin (world->prompter, NEW_PUK);
+  tke_scripted_prompter_push_pin (world->prompter, "13572468");
+  unblocked = run_ok_summary (world, TKE_CEREMONY_UNBLOCK_PIN);
+  g_assert_cmpstr (unblocked, ==, "The PIN of the card in " READER2 " is unblocked and set anew.");
+
+  expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
+  tke_scripted_prompter_push_pin (world->prompter, "13572468");
+  tke_scripted_prompter_push_text (world->prompter, "Master key part 1");
+  run_ok (world, TKE_CEREMONY_GENERATE_KEY_PART);
+}
+
 static void
 test_ceremony_cancel_in_quorum (World *world, gconstpointer data)
 {
@@ -917,6 +974,8 @@ main (int argc, char **argv)
               test_ceremony_key_files_onto_cards, world_tear_down);
   g_test_add ("/ceremony/file-signer", World, NULL, world_set_up, test_ceremony_file_signer,
               world_tear_down);
+  g_test_add ("/ceremony/pin-change-and-unblock", World, NULL, world_set_up,
+              test_ceremony_pin_change_and_unblock, world_tear_down);
   g_test_add ("/ceremony/no-serial", World, "no-serial", world_set_up, test_ceremony_no_serial,
               world_tear_down);
   g_test_add ("/ceremony/admin-already", World, NULL, world_set_up, test_ceremony_admin_already,

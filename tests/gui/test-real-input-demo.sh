@@ -127,7 +127,8 @@ await () {
       # The view switcher, and the row of operation buttons above it.
       tabs) seen=$(ocr 0 $((win_h - 50)) "$win_w" 50) ;;
       heading) seen=$(ocr 0 55 $((win_w / 2)) 50) ;;
-      buttons) seen=$(ocr 0 $((win_h - 160)) "$win_w" 110) ;;
+      # The rows of operation buttons above the view switcher (three on the Smart card tab).
+      buttons) seen=$(ocr 0 $((win_h - 200)) "$win_w" 150) ;;
     esac
     [[ "$(printf '%s' "$seen" | norm)" == *"$(printf '%s' "$text" | norm)"* ]] && return 0
     if [ $SECONDS -ge $end ]; then

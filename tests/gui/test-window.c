@@ -20,14 +20,14 @@ typedef struct
 {
   const char *name;
   const char *columns[7];
-  const char *buttons[7];
+  const char *buttons[9];
 } TabSpec;
 
 static const TabSpec tabs[] = {
   { "smart-card",
     { "ID", "DESCRIPTION", "VERIFICATION PATTERN", "CREATED" },
-    { "Initialize card", "Generate signature key", "Generate key part", "Copy smart card",
-      "Copy signature key file", "Copy key part file" } },
+    { "Initialize card", "Change PIN", "Unblock PIN", "Generate signature key", "Generate key part",
+      "Copy smart card", "Copy signature key file", "Copy key part file" } },
   { "crypto-units",
     { "SERVICE INSTANCE", "CRYPTO UNIT NUM", "SELECTED", "TYPE", "LOCATION", "IDENTITY (PINNED)" },
     { "Connect service…", "Add crypto units", "Remove crypto units", "Re-pin identity…",

@@ -301,6 +301,67 @@ failed:
   return NULL;
 }
 
+/* A new PIN, from the present one (Change PIN) or from the PUK (Unblock PIN, for a PIN that is
+ * blocked or forgotten). The "role" parameter, 1 or 2, says which reader holds the card (2). */
+char *
+tke_run_set_pin (Run *run, GError **error)
+{
+  static const char *const change_steps[] = { N_ ("Insert the card"),
+                                              N_ ("Enter the present PIN and the new one"),
+                                              N_ ("Change the PIN") };
+  static const char *const unblock_steps[] = { N_ ("Insert the card"),
+                                               N_ ("Enter the PUK and a new PIN"),
+                                               N_ ("Unblock the PIN") };
+  gboolean unblock = run->op == TKE_CEREMONY_UNBLOCK_PIN;
+  g_autoptr (Card) card = NULL;
+  g_autoptr (TkeSecret) secret = NULL, new_pin = NULL;
+  gboolean pin_pad = FALSE;
+  guint role = TKE_READER_ROLE_2;
+
+  if (tke_run_param_uint (run, "role", &role) && role != TKE_READER_ROLE_1 &&
+      role != TKE_READER_ROLE_2)
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
+                   _ ("A card is in reader 1 or reader 2, not in reader %u."), role);
+      return NULL;
+    }
+  run->steps = unblock ? unblock_steps : change_steps;
+  run->n_steps = G_N_ELEMENTS (change_steps);
+
+  tke_run_step (run, 0);
+  card = tke_run_acquire_card (run, (TkeReaderRole) role,
+                               unblock ? _ ("the TKE card whose PIN to unblock")
+                                       : _ ("the TKE card whose PIN to change"),
+                               tke_run_check_initialized, NULL, error);
+  if (card == NULL)
+    return NULL;
+
+  tke_run_step (run, 1);
+  if (!tke_run_get_pin (run, card, unblock ? TKE_PIN_KIND_PUK : TKE_PIN_KIND_PIN,
+                        unblock ? _ ("The card's PUK") : _ ("The card's present PIN"), &secret,
+                        &pin_pad, error))
+    return NULL;
+  if (pin_pad)
+    {
+      tke_run_refuse_early (error, _ ("Change PINs on a reader without a PIN pad: the new PIN is "
+                                      "entered twice, which a PIN pad can't do here."));
+      return NULL;
+    }
+  if (!tke_run_get_pin (run, card, TKE_PIN_KIND_NEW_PIN, _ ("The card's new PIN (6 to 8 digits)"),
+                        &new_pin, &pin_pad, error) ||
+      !tke_card_profile_check_new_pin (new_pin, error) || !tke_run_check_cancelled (run, error))
+    return NULL;
+
+  tke_run_step (run, 2);
+  if (unblock ? !tke_card_profile_unblock_pin (card->piv, secret, new_pin, error)
+              : !tke_card_profile_change_pin (card->piv, secret, new_pin, error))
+    return NULL;
+  tke_run_journal_card (run, "card", card->info);
+  return unblock ? g_strdup_printf (_ ("The PIN of the card in %s is unblocked and set anew."),
+                                    card->reader)
+                 : g_strdup_printf (_ ("The PIN of the card in %s is changed."), card->reader);
+}
+
 /* Key files onto cards ---------------------------------------------------------------------- */
 
 /* The file to copy: the "file" parameter, else one chosen among the files of the directory. */

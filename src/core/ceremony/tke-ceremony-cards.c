@@ -239,7 +239,9 @@ tke_run_get_pin (Run *run, Card *card, TkePinKind kind, const char *purpose, Tke
   if (kind == TKE_PIN_KIND_PIN && card->info->pin_tries_left == 0)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_PIN_BLOCKED,
-                   _ ("The PIN of %s is blocked: unblock it with the PUK first."), label);
+                   _ ("The PIN of %s is blocked: unblock it with the card's PUK (Unblock PIN on "
+                      "the Smart card tab, or tkectl card-unblock)."),
+                   label);
       return FALSE;
     }
 

@@ -82,6 +82,7 @@ const char *tke_ceremony_op_wire_name (TkeCeremonyOp op);
 void tke_run_step (Run *run, guint index);
 gboolean tke_run_check_cancelled (Run *run, GError **error);
 const char *tke_run_param_string (Run *run, const char *key);
+gboolean tke_run_param_uint (Run *run, const char *key, guint *value);
 
 gboolean tke_run_check_admin_name (const char *text, gpointer data, GError **error);
 gboolean tke_run_check_description (const char *text, gpointer data, GError **error);
@@ -141,6 +142,8 @@ char *tke_run_copy_smart_card (Run *run, GError **error);
 
 char *tke_run_copy_signature_key_file (Run *run, GError **error);
 char *tke_run_copy_key_part_file (Run *run, GError **error);
+/* Change PIN (the present PIN) and Unblock PIN (the PUK): a new PIN for the card. */
+char *tke_run_set_pin (Run *run, GError **error);
 
 /* The unit operations (tke-ceremony-unit-ops.c) */
 TkeCeremonyResult *tke_run_add_administrator (Run *run, GError **error);

@@ -37,6 +37,8 @@ static const struct
   { TKE_CEREMONY_CLEAR_NEW, "clear-new", "mk.clear_new" },
   { TKE_CEREMONY_CLEAR_CURRENT, "clear-current", "mk.clear_current" },
   { TKE_CEREMONY_ZEROIZE, "zeroize", "zeroize" },
+  { TKE_CEREMONY_CHANGE_PIN, "change-pin", NULL },
+  { TKE_CEREMONY_UNBLOCK_PIN, "unblock-pin", NULL },
 };
 
 /* Boxed types ------------------------------------------------------------------------------- */
@@ -205,8 +207,8 @@ tke_run_param_string (Run *run, const char *key)
   return json_string_value (json_object_get (run->params, key));
 }
 
-static gboolean
-param_uint (Run *run, const char *key, guint *value)
+gboolean
+tke_run_param_uint (Run *run, const char *key, guint *value)
 {
   json_t *v = json_object_get (run->params, key);
 
@@ -255,7 +257,7 @@ gboolean
 tke_run_number (Run *run, const char *key, const char *title, const char *hint, guint min,
                 guint max, guint *number, GError **error)
 {
-  if (param_uint (run, key, number))
+  if (tke_run_param_uint (run, key, number))
     {
       if (*number < min || *number > max)
         {
@@ -385,6 +387,10 @@ run_card_op (Run *run, GError **error)
         break;
       case TKE_CEREMONY_COPY_KEY_PART_FILE:
         summary = tke_run_copy_key_part_file (run, error);
+        break;
+      case TKE_CEREMONY_CHANGE_PIN:
+      case TKE_CEREMONY_UNBLOCK_PIN:
+        summary = tke_run_set_pin (run, error);
         break;
       default:
         g_assert_not_reached ();

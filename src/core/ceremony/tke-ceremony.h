@@ -32,6 +32,8 @@ typedef enum
   TKE_CEREMONY_CLEAR_NEW,
   TKE_CEREMONY_CLEAR_CURRENT,
   TKE_CEREMONY_ZEROIZE,
+  TKE_CEREMONY_CHANGE_PIN,
+  TKE_CEREMONY_UNBLOCK_PIN,
 } TkeCeremonyOp;
 
 /* "generate-signature-key", the name of the window action and of the journal's operation. */
