@@ -181,6 +181,8 @@ if [ -n "$bx" ]; then
   xdotool type --delay 15 "$api_key"
   sleep 0.3
   shot connect-dialog
+  # The pointer leaves the Connect service button it clicked, whose tooltip would cover the toast.
+  xdotool mousemove 640 120
   xdotool key alt+o
   # The "connected" toast lasts a few seconds, less than reading a whole screen takes on a loaded
   # machine: pictures of the lower half are taken now and read later.
@@ -217,14 +219,15 @@ else
   echo "# the screen read: $(words connected)"
 fi
 # The "connected" toast is above the row of buttons, not over it. Its light text on a dark
-# ground is read from the lower half of the screen, negated.
+# ground is read from the lower half of the screen, negated. The toast slides up into place,
+# so a picture taken while it moves shows it lower: where it rests is the highest it was read.
 toast_y=''
 for try in $(seq 1 12); do
   [ -f "toast-$try.png" ] || continue
   convert "toast-$try.png" -negate toast.png
   tesseract toast.png toast --psm 6 tsv >/dev/null 2>&1
-  toast_y=$(awk -F'\t' 'index($12, "connected;") == 1 { print $8 + int($10 / 2); exit }' toast.tsv)
-  [ -n "$toast_y" ] && { toast_y=$((toast_y + 400)); break; }
+  y=$(awk -F'\t' 'index($12, "connected;") == 1 { print $8 + int($10 / 2); exit }' toast.tsv)
+  [ -n "$y" ] && { [ -z "$toast_y" ] || [ $((y + 400)) -lt "$toast_y" ]; } && toast_y=$((y + 400))
 done
 buttons_y=$(awk -F'\t' '$12 == "Zeroize" { print int($8 / 2); exit }' connected.tsv)
 if [ -n "$toast_y" ] && [ -n "$buttons_y" ] && [ "$toast_y" -lt $((buttons_y - 20)) ]; then

@@ -16,7 +16,9 @@ isolate_home () {
 }
 
 start_x_session () {
-  Xvfb -displayfd 5 -screen 0 1280x800x24 5>display >/dev/null 2>&1 &
+  # -noreset: the server stays as it is when its last client leaves, so that an app started
+  # again right after another one quit does not find it resetting ("cannot open display").
+  Xvfb -displayfd 5 -noreset -screen 0 1280x800x24 5>display >/dev/null 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do [ -s display ] && break; sleep 0.1; done
   export DISPLAY=:$(head -n 1 display)
