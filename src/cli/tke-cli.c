@@ -46,9 +46,19 @@ tke_cli_exit_for_error (const GError *error)
     return TKE_CLI_EXIT_CANCELLED;
   if (error->domain == G_FILE_ERROR)
     return TKE_CLI_EXIT_BAD_INPUT;
-  /* A refusal the engine foresaw is the units' own refusal, said before sending. */
+  /* A unit's refusal, or one the engine foresaw from the units' states: refused. What the
+   * service's HTTP layer answers (a wrong API key, a body too large, its own failure) is not. */
   if (error->domain == TKE_UNIT_ERROR)
-    return TKE_CLI_EXIT_REFUSED;
+    switch ((TkeUnitErrorCode) error->code)
+      {
+        case TKE_UNIT_ERROR_UNAUTHORIZED:
+        case TKE_UNIT_ERROR_TOO_LARGE:
+        case TKE_UNIT_ERROR_INTERNAL:
+        case TKE_UNIT_ERROR_UNKNOWN_CODE:
+          return TKE_CLI_EXIT_FAILED;
+        default:
+          return TKE_CLI_EXIT_REFUSED;
+      }
   if (error->domain != TKE_ERROR)
     return TKE_CLI_EXIT_FAILED;
 

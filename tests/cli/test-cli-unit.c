@@ -231,10 +231,14 @@ test_exit_codes (void)
     /* A refusal the engine foresees exits like the units' own refusal. */
     g_autoptr (GError) foreseen =
         g_error_new_literal (TKE_UNIT_ERROR, TKE_UNIT_ERROR_IMPRINT_MODE, "x");
+    /* What the service's HTTP layer answers is no refusal of the command. */
+    g_autoptr (GError) unauthorized =
+        g_error_new_literal (TKE_UNIT_ERROR, TKE_UNIT_ERROR_UNAUTHORIZED, "x");
 
     g_assert_cmpint (tke_cli_exit_for_error (cancelled), ==, TKE_CLI_EXIT_CANCELLED);
     g_assert_cmpint (tke_cli_exit_for_error (option), ==, TKE_CLI_EXIT_BAD_INPUT);
     g_assert_cmpint (tke_cli_exit_for_error (foreseen), ==, TKE_CLI_EXIT_REFUSED);
+    g_assert_cmpint (tke_cli_exit_for_error (unauthorized), ==, TKE_CLI_EXIT_FAILED);
     g_assert_cmpint (tke_cli_exit_for_error (NULL), ==, TKE_CLI_EXIT_OK);
   }
 }
