@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The Demo panel: what the demo world is, the order of the seed ceremony, the two readers and
- * the wallet of virtual cards to put into them. */
+/* The Demo panel: what the demo world is, the order of the first initialization, the two readers
+ * and the wallet of virtual cards to put into them. */
 #pragma once
 
 #include <gtk/gtk.h>
