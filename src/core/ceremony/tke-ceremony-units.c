@@ -177,19 +177,17 @@ tke_run_units_list (Run *run)
   return g_string_free (out, FALSE);
 }
 
-/* Refuses before anything is sent when a unit would refuse anyway. */
-
+/* A refusal before anything is written or sent that no unit would give: bad input (two parts
+ * that are one, a card that is full). */
 gboolean
 tke_run_refuse_early (GError **error, const char *format, ...)
 {
   va_list args;
-  char *message;
 
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  g_propagate_error (error,
+                     g_error_new_valist (TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT, format, args));
   va_end (args);
-  g_set_error_literal (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT, message);
-  g_free (message);
   return FALSE;
 }
 
@@ -197,13 +195,10 @@ gboolean
 tke_run_refuse (GError **error, TkeUnitErrorCode code, const char *format, ...)
 {
   va_list args;
-  char *message;
 
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  g_propagate_error (error, g_error_new_valist (TKE_UNIT_ERROR, code, format, args));
   va_end (args);
-  g_set_error_literal (error, TKE_UNIT_ERROR, code, message);
-  g_free (message);
   return FALSE;
 }
 
