@@ -46,16 +46,7 @@ flock -w 600 9 || { echo "Bail out! /tmp/tke-vpcd.lock stayed taken for 10 minut
 # shellcheck source=../lib/x-session.sh
 . "${TKE_SOURCE_ROOT:-$(dirname "$0")/../..}/tests/lib/x-session.sh"
 
-work=$(mktemp -d)
-pids=()
-tke_pid=''
-cleanup () {
-  [ -n "$tke_pid" ] && kill "$tke_pid" 2>/dev/null
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work" || exit 1
+enter_work_dir
 mkdir -p "$shots"
 isolate_home "$work"
 

@@ -7,6 +7,21 @@
 # start_x_session: Xvfb at 1280x800 and a session bus, run from the current directory (which
 # keeps their files); exports DISPLAY and DBUS_SESSION_BUS_ADDRESS and appends both pids to the
 # array pids, which the test's cleanup kills.
+# enter_work_dir: a temporary directory as the current one, removed at exit after the app
+# ($tke_pid) and everything in pids are stopped.
+
+enter_work_dir () {
+  work=$(mktemp -d)
+  pids=()
+  tke_pid=''
+  trap cleanup EXIT
+  cd "$work" || exit 1
+}
+cleanup () {
+  [ -n "$tke_pid" ] && kill "$tke_pid" 2>/dev/null
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
 
 isolate_home () {
   mkdir -p "$1/home"
