@@ -20,8 +20,9 @@ static const char usage_summary[] =
     "  create IMAGE [--serial N] [--mgmt-key-alg 3des|aes192] [--force]\n"
     "      Make a blank card: PIN 123456, PUK 12345678, management key\n"
     "      010203040506070801020304050607080102030405060708.\n"
-    "  insert IMAGE --reader 0|1 | --port PORT [--fail-after-apdus N]\n"
-    "      Put the card in a vpcd reader until this program ends (SIGTERM or\n"
+    "  insert IMAGE --reader 1|2 | --port PORT [--fail-after-apdus N]\n"
+    "      Put the card in reader 1 or 2 as tkectl and the app number them\n"
+    "      (vpcd's first and second reader) until this program ends (SIGTERM or\n"
     "      SIGINT pulls it). --fail-after-apdus N pulls it on the N-th APDU,\n"
     "      without answering it.";
 
@@ -137,7 +138,8 @@ cmd_insert (int argc, char **argv)
   gint fail_after = 0;
   gboolean exit_with_parent = FALSE;
   const GOptionEntry entries[] = {
-    { "reader", 0, 0, G_OPTION_ARG_INT, &reader, "vpcd reader: 0 or 1", "N" },
+    { "reader", 0, 0, G_OPTION_ARG_INT, &reader,
+      "Reader 1 or 2, as tkectl numbers them: Virtual PCD 00 00 or 00 01", "N" },
     { "port", 0, 0, G_OPTION_ARG_INT, &port,
       "Connect to a vpcd reader on this port of 127.0.0.1 instead (a vpcd configured otherwise)",
       "PORT" },
@@ -169,9 +171,10 @@ cmd_insert (int argc, char **argv)
       g_printerr ("tke-vcard insert: --port takes a TCP port, 1 to 65535.\n");
       return EXIT_FAILURE;
     }
-  if (port == 0 && (reader < 0 || reader >= TKE_VPCD_N_READERS))
+  if (port == 0 && (reader < 1 || reader > TKE_VPCD_N_READERS))
     {
-      g_printerr ("tke-vcard insert: choose --reader 0 or --reader 1.\n");
+      g_printerr ("tke-vcard insert: choose --reader 1 or --reader 2 (tkectl's reader 1 and 2: "
+                  "Virtual PCD 00 00 and 00 01).\n");
       return EXIT_FAILURE;
     }
   if (fail_after < 0)
@@ -197,7 +200,7 @@ cmd_insert (int argc, char **argv)
   if (card == NULL)
     return fail (error);
   vpcd = port != 0 ? tke_vpcd_new_for_port (TKE_VIRTUAL_CARD (card), port)
-                   : tke_vpcd_new (TKE_VIRTUAL_CARD (card), reader);
+                   : tke_vpcd_new (TKE_VIRTUAL_CARD (card), reader - 1);
   tke_vpcd_set_fail_after_apdus (vpcd, fail_after);
   if (!tke_vpcd_connect (vpcd, &error))
     return fail (error);
@@ -212,7 +215,7 @@ cmd_insert (int argc, char **argv)
              tke_vcard_engine_get_serial (card), port);
   else
     g_print ("tke-vcard: card %u is in reader %d (Virtual PCD 00 %02d)\n",
-             tke_vcard_engine_get_serial (card), reader, reader);
+             tke_vcard_engine_get_serial (card), reader, reader - 1);
   fflush (stdout);
 
   task = g_task_new (vpcd, state.cancellable, on_served, &state);

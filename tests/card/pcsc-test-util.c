@@ -148,7 +148,8 @@ tke_vpcd_insert (TkeReaderManager *manager, const char *image, guint reader, gui
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autofree char *reader_text = g_strdup_printf ("%u", reader);
+  /* reader is vpcd's index; tke-vcard numbers the readers as tkectl does, from 1. */
+  g_autofree char *reader_text = g_strdup_printf ("%u", reader + 1);
   g_autofree char *fail_text = g_strdup_printf ("%u", fail_after);
   GSubprocess *card;
 

@@ -96,7 +96,7 @@ wait_card () {
   return 1
 }
 insert () { # insert READER CARD
-  "$vcard" insert "$2.img" --reader $(($1 - 1)) >>vcard.log 2>&1 &
+  "$vcard" insert "$2.img" --reader "$1" >>vcard.log 2>&1 &
   card_pid[$1]=$!
   card_in[$1]=$2
   wait_card "$1" Yes

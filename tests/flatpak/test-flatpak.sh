@@ -182,7 +182,7 @@ card_state () {
   opensc-tool -l 2>/dev/null | awk -v r="Virtual PCD 00 0$1" 'index($0, r) { print $2 }'
 }
 "$vcard" create card.img --serial 4711 >/dev/null || bail "tke-vcard create"
-"$vcard" insert card.img --reader 1 >vcard.log 2>&1 &
+"$vcard" insert card.img --reader 2 >vcard.log 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do [ "$(card_state 1)" = Yes ] && break; sleep 0.1; done
 sandboxed () { flatpak run --command=tkectl "$app_id" "$@"; }

@@ -80,7 +80,7 @@ spawn_insert (guint role, guint card)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autofree char *reader = g_strdup_printf ("%u", role - 1);
+  g_autofree char *reader = g_strdup_printf ("%u", role);
   g_autofree char *fail = g_strdup_printf ("%u", pcsc.fail_after);
   gboolean faulty = pcsc.fail_card == (int) card;
   gboolean logged = pcsc.log_card == (int) card;

@@ -63,7 +63,7 @@ done
 # Card 1001 in vpcd reader 0, card 1002 in vpcd reader 1.
 for r in 0 1; do
   "$vcard" create "card$r.img" --serial $((1001 + r)) >/dev/null || { echo "Bail out! tke-vcard create"; exit 1; }
-  "$vcard" insert "card$r.img" --reader "$r" >>vcard.log 2>&1 &
+  "$vcard" insert "card$r.img" --reader $((r + 1)) >>vcard.log 2>&1 &
   pids+=($!)
 done
 for _ in $(seq 1 100); do [ "$(card_state 0)$(card_state 1)" = YesYes ] && break; sleep 0.1; done

@@ -167,7 +167,7 @@ main (int argc, char **argv)
     }
 
   vcard = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, argv[1], "insert", image,
-                            "--reader", "0", "--exit-with-parent", NULL);
+                            "--reader", "1", "--exit-with-parent", NULL);
   if (vcard == NULL)
     {
       g_printerr ("bench: %s\n", error->message);

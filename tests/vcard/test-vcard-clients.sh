@@ -66,7 +66,7 @@ wait_card () {
   return 1
 }
 insert () {
-  G_MESSAGES_DEBUG=all "$vcard" insert card.img --reader "$reader_index" --exit-with-parent "$@" >>vcard.log 2>&1 9>&- &
+  G_MESSAGES_DEBUG=all "$vcard" insert card.img --reader $((reader_index + 1)) --exit-with-parent "$@" >>vcard.log 2>&1 9>&- &
   card_pid=$!
   wait_card Yes
 }
@@ -108,7 +108,15 @@ fi
 
 check "tke-vcard create makes a 3DES card" "$vcard" create card.img --serial 424242 --mgmt-key-alg 3des
 check "the image is mode 0600" test "$(stat -c %a card.img)" = 600
-check "tke-vcard insert puts the card in reader $reader_index" insert
+# Readers are numbered as tkectl and the app number them: 1 and 2, not vpcd's indexes.
+refused_reader () {
+  ! "$vcard" insert card.img --reader 0 >reader0.txt 2>&1 &&
+    grep -qx "tke-vcard insert: choose --reader 1 or --reader 2 (tkectl's reader 1 and 2: Virtual PCD 00 00 and 00 01)." reader0.txt
+}
+check "tke-vcard insert refuses --reader 0, naming readers 1 and 2" refused_reader
+check "tke-vcard insert --reader $((reader_index + 1)) puts the card in \"$reader\"" insert
+check "tke-vcard says which reader, by tkectl's number and vpcd's name" \
+  grep -q "card 424242 is in reader $((reader_index + 1)) (Virtual PCD 00 0$reader_index)" vcard.log
 
 # yubico-piv-tool: version, status, PIN
 check "yubico-piv-tool reads version 5.7.1" bash -c "yubico-piv-tool -r '$reader' -a version | grep -q '5.7.1'"
@@ -210,7 +218,7 @@ check "the other reader is empty" wait_card No "$other_reader"
 check "a second card is made" "$vcard" create second.img --serial 5151
 # Started by a shell of its own, which is killed below: the card must leave with it.
 bash -c '"$0" insert second.img --reader "$1" --exit-with-parent >second.log 2>&1 & wait' \
-  "$vcard" "$other_index" 9>&- &
+  "$vcard" $((other_index + 1)) 9>&- &
 second_pid=$!
 two_cards () {
   for _ in $(seq 1 100); do
@@ -263,7 +271,7 @@ check "after reset: default PIN, default management key, no certificates" \
 pull >/dev/null 2>&1
 
 # Fault injection: the card leaves on the 3rd APDU without answering it.
-G_MESSAGES_DEBUG=all "$vcard" insert card.img --reader "$reader_index" --exit-with-parent --fail-after-apdus 3 >fault.log 2>&1 9>&- &
+G_MESSAGES_DEBUG=all "$vcard" insert card.img --reader $((reader_index + 1)) --exit-with-parent --fail-after-apdus 3 >fault.log 2>&1 9>&- &
 card_pid=$!
 wait_card Yes
 piv -a status >out.txt 2>&1
