@@ -77,7 +77,9 @@ describe_card (const TkeCardInfo *info)
   g_string_append_printf (
       text, g_dngettext (GETTEXT_PACKAGE, " · %u key part", " · %u key parts", info->parts->len),
       info->parts->len);
-  if (info->pin_tries_left >= 0)
+  if (info->pin_tries_left == 0)
+    g_string_append (text, _ (" · PIN blocked: Unblock PIN with the PUK"));
+  else if (info->pin_tries_left > 0)
     g_string_append_printf (text,
                             g_dngettext (GETTEXT_PACKAGE, " · PIN: %d try left",
                                          " · PIN: %d tries left", info->pin_tries_left),

@@ -127,6 +127,8 @@ card_info_to_json (const TkeCardInfo *info)
                     info->pin_tries_left);
   if (info->has_serial)
     json_object_set_new (json, "serial", json_integer (info->serial));
+  if (info->pin_tries_left >= 0)
+    json_object_set_new (json, "pin_blocked", json_boolean (info->pin_tries_left == 0));
   return json;
 }
 
@@ -143,7 +145,9 @@ print_card_info (const TkeCardInfo *info, const char *indent)
   printf ("%sDescription:   %s\n", indent, info->description != NULL ? info->description : "");
   printf ("%sAdministrator: %s\n", indent,
           info->admin_name != NULL ? info->admin_name : "(no signature key)");
-  if (info->pin_tries_left >= 0)
+  if (info->pin_tries_left == 0)
+    printf ("%sPIN tries:     0, blocked: unblock it with the PUK (tkectl card-unblock)\n", indent);
+  else if (info->pin_tries_left > 0)
     printf ("%sPIN tries:     %d\n", indent, info->pin_tries_left);
   printf ("%sKey parts:     %u\n", indent, info->parts != NULL ? info->parts->len : 0);
   for (guint i = 0; info->parts != NULL && i < info->parts->len; i++)

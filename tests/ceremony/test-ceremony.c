@@ -541,12 +541,23 @@ test_ceremony_wrong_pin (World *world, gconstpointer data)
 /* Change PIN and Unblock PIN are operations of the engine: a new PIN from the present one; a
  * PIN blocked by three wrong ones is refused with the way out named, and unblocked with the PUK
  * and a new PIN, which then works. */
+/* Each PIN request as "KIND TRIES": what the operator is told before typing. */
+static void
+record_pin_request (const TkePinRequest *request, gpointer user_data)
+{
+  static const char *const kinds[] = { "PIN", "new-PIN", "PUK", "password", "new-PUK" };
+
+  g_ptr_array_add (user_data, g_strdup_printf ("%s %d", kinds[request->kind], request->tries_left));
+}
+
 static void
 test_ceremony_pin_change_and_unblock (World *world, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *changed = NULL;
   g_autofree char *unblocked = NULL;
+  g_autoptr (GPtrArray) requests = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *asked = NULL;
 
   expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
   tke_scripted_prompter_push_text (world->prompter, "Custodian's card");
@@ -583,11 +594,24 @@ test_ceremony_pin_change_and_unblock (World *world, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "tkectl card-unblock"));
   g_clear_error (&error);
 
+  /* The PUK is asked with the PUK's own tries, which a wrong PUK takes one of. */
+  tke_scripted_prompter_set_pin_handler (world->prompter, record_pin_request, requests);
+  expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
+  tke_scripted_prompter_push_pin (world->prompter, "11111111");
+  tke_scripted_prompter_push_pin (world->prompter, "13572468");
+  g_assert_null (run_op (world, TKE_CEREMONY_UNBLOCK_PIN, &error));
+  g_assert_error (error, TKE_ERROR, TKE_ERROR_PIN_WRONG);
+  g_clear_error (&error);
+
   expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
   tke_scripted_prompter_push_pin (world->prompter, NEW_PUK);
   tke_scripted_prompter_push_pin (world->prompter, "13572468");
   unblocked = run_ok_summary (world, TKE_CEREMONY_UNBLOCK_PIN);
   g_assert_cmpstr (unblocked, ==, "The PIN of the card in " READER2 " is unblocked and set anew.");
+  tke_scripted_prompter_set_pin_handler (world->prompter, NULL, NULL);
+  g_ptr_array_add (requests, NULL);
+  asked = g_strjoinv (", ", (char **) requests->pdata);
+  g_assert_cmpstr (asked, ==, "PUK 3, new-PIN -1, PUK 2, new-PIN -1");
 
   expect_card (world, TKE_READER_ROLE_2, CARD_PART1);
   tke_scripted_prompter_push_pin (world->prompter, "13572468");

@@ -507,6 +507,59 @@ else
   diag ykpiv.log hostile.txt hostile.json err.txt
 fi
 
+# A blocked PIN -----------------------------------------------------------------------------------
+# Blocked by an independent client (yubico-piv-tool, three wrong PINs): tkectl says "blocked" and
+# names the way out, asks the PUK with the PUK's own tries, and card-unblock brings the card back.
+"$vcard" create blocked.img --serial 1098 --mgmt-key-alg aes192 >/dev/null
+step "card-init a card whose PIN is then blocked" 0 "" "blocked" \
+  "123456 31415926 12345678 87654321" -- card-init --description "Blocked"
+insert 2 blocked
+for _ in 1 2 3; do
+  yubico-piv-tool -r "${readers[2]}" -a verify-pin -P 00000000 >>ykpiv.log 2>&1
+done
+"$tkectl" cards --reader1 "${readers[1]}" --reader2 "${readers[2]}" >cards.txt 2>err.txt
+"$tkectl" card-info --json --reader2 "${readers[2]}" >blocked.json 2>>err.txt
+pull 2
+if grep -qF "PIN tries:     0, blocked: unblock it with the PUK (tkectl card-unblock)" cards.txt &&
+   "$python" -c '
+import json
+card = json.load(open("blocked.json"))
+assert card["pin_tries_left"] == 0 and card["pin_blocked"] is True, card
+'; then
+  ok "tkectl cards and card-info --json say the PIN is blocked and how to unblock it"
+else
+  not_ok "blocked PIN in tkectl cards"
+  diag ykpiv.log cards.txt blocked.json err.txt
+fi
+step "card-unblock with a wrong PUK exits 4 (card problem)" 4 "" "blocked" "11111111 27182818" -- \
+  card-unblock
+if grep -qF "tkectl: PUK of card 1098 “Blocked” (3 tries left):" err.txt; then
+  ok "the PUK is asked with the PUK's tries (3), not the PIN's (0)"
+else
+  not_ok "PUK prompt's tries"
+  diag err.txt
+fi
+step "card-unblock with the PUK sets a new PIN" 0 "" "blocked" "87654321 27182818" -- card-unblock
+if grep -qF "tkectl: PUK of card 1098 “Blocked” (2 tries left):" err.txt; then
+  ok "the wrong PUK took one of the PUK's tries"
+else
+  not_ok "PUK prompt's tries after a wrong PUK"
+  diag err.txt
+fi
+insert 2 blocked
+"$tkectl" card-info --json --reader2 "${readers[2]}" >unblocked.json 2>err.txt
+pull 2
+if "$python" -c '
+import json
+card = json.load(open("unblocked.json"))
+assert card["pin_tries_left"] == 3 and card["pin_blocked"] is False, card
+'; then
+  ok "after card-unblock the PIN has its 3 tries again"
+else
+  not_ok "card after card-unblock"
+  diag unblocked.json err.txt
+fi
+
 # Refusals before anything is signed, and an unreachable service -------------------------------
 before=$(unit_states)
 step "thresholds above the number of administrators are refused as bad input" 2 "" "" "" -- \

@@ -6,6 +6,8 @@
 # - two tke-vcard cards in the vpcd readers: on each of several starts, the Smart card tab shows
 #   the card of vpcd reader 0 in the box of reader 1 and the card of vpcd reader 1 in the box of
 #   reader 2, as the ceremony dialogs and tkectl name them;
+# - card 1002, initialized by tkectl and its PIN blocked by yubico-piv-tool: its box says the
+#   PIN is blocked and to unblock it with the PUK;
 # - the Connect dialog, opened by a click, filled by typing, and answered with Alt+O while the
 #   cursor is still in the API key field: the app stays up and the service is connected.
 # Screenshots go to tests/gui/screenshots/real-input-*.png in the build dir. TAP.
@@ -32,7 +34,8 @@ if ! pgrep -x pcscd >/dev/null 2>&1 || [ ! -S /run/pcscd/pcscd.comm ]; then
   skip_all "pcscd is not running (build-aux/pcscd-up.sh starts it)"
 fi
 [ -f /etc/reader.conf.d/vpcd ] || skip_all "the vsmartcard-vpcd driver is not installed"
-for tool in Xvfb xdotool tesseract import convert openssl socat unshare opensc-tool flock dbus-run-session; do
+for tool in Xvfb xdotool tesseract import convert openssl socat unshare opensc-tool flock dbus-run-session \
+  yubico-piv-tool; do
   command -v "$tool" >/dev/null || { echo "Bail out! $tool is missing (build-aux/setup.sh --test)"; exit 1; }
 done
 
@@ -126,7 +129,16 @@ stop_tke () {
   tke_pid=''
 }
 
-echo "1..$((starts + 10))"
+# Card 1002 is initialized and then blocked by an independent client (three wrong PINs from
+# yubico-piv-tool): the Smart card tab must say so, and name the way out.
+printf '123456\n31415926\n12345678\n87654321\n' >init-pins.txt
+"$build/src/cli/tkectl" card-init --description "Blocked card" --pin-file init-pins.txt --yes \
+  --reader2 "Virtual PCD 00 01" >init.log 2>&1 || { echo "Bail out! tkectl card-init"; diag init.log; exit 1; }
+for _ in 1 2 3; do
+  yubico-piv-tool -r "Virtual PCD 00 01" -a verify-pin -P 00000000 >>ykpiv.log 2>&1
+done
+
+echo "1..$((starts + 11))"
 
 for start in $(seq 1 "$starts"); do
   start_tke "$start"
@@ -151,6 +163,17 @@ for start in $(seq 1 "$starts"); do
   fi
   [ "$start" -lt "$starts" ] && stop_tke
 done
+
+# The blocked PIN, in reader 2's box (the right half): "PIN blocked: Unblock PIN with the PUK".
+blocked_x=$(word_x "start$starts" blocked:)
+unblock_x=$(word_x "start$starts" Unblock)
+if [ -n "$blocked_x" ] && [ -n "$unblock_x" ] && [ "$blocked_x" -ge 640 ] && [ "$unblock_x" -ge 640 ] &&
+   [[ "$(words "start$starts")" == *"blocked: Unblock PIN with the PUK"* ]]; then
+  ok "the Smart card tab says card 1002's PIN is blocked and to unblock it with the PUK"
+else
+  not_ok "the Smart card tab does not say the PIN is blocked (x of 'blocked:': '$blocked_x')"
+  echo "# the screen read: $(words "start$starts")"
+fi
 
 # The Connect dialog by real input: Alt+2 for the Crypto units tab, a click on its button, the
 # fields typed, and Alt+O while the cursor is still in the API key field.

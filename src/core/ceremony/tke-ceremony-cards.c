@@ -219,6 +219,20 @@ tke_run_acquire_card (Run *run, TkeReaderRole role, const char *wanted, CardChec
   return result;
 }
 
+/* The PUK's tries left, from GET METADATA where the card has it (YubiKey 5.3 and later,
+ * tke-vcard); -1 where it does not. */
+static int
+puk_tries_left (Card *card)
+{
+  TkePivMetadata metadata;
+  int tries = -1;
+
+  if (tke_piv_client_get_metadata (card->piv, TKE_PIV_PUK, &metadata, NULL))
+    tries = metadata.retries_left;
+  tke_piv_metadata_clear (&metadata);
+  return tries;
+}
+
 /* The PIN for a card: NULL with *pin_pad set when the reader has a PIN pad (the profile then
  * verifies on the pad), else asked with the card's tries left. */
 gboolean
@@ -226,9 +240,9 @@ tke_run_get_pin (Run *run, Card *card, TkePinKind kind, const char *purpose, Tke
                  gboolean *pin_pad, GError **error)
 {
   g_autofree char *label = card_label (card->info);
-  /* The tries left are the PIN's: they are shown only where the PIN itself is asked for. */
-  TkePinRequest request = { kind, card->reader, label, purpose,
-                            kind == TKE_PIN_KIND_PIN ? card->info->pin_tries_left : -1 };
+  /* Each secret is asked with its own tries left: the PIN's from the card's status, the PUK's
+   * where the card tells them; new ones have none. */
+  TkePinRequest request = { kind, card->reader, label, purpose, -1 };
 
   *pin = NULL;
   *pin_pad = kind == TKE_PIN_KIND_PIN &&
@@ -236,11 +250,23 @@ tke_run_get_pin (Run *run, Card *card, TkePinKind kind, const char *purpose, Tke
   if (*pin_pad)
     return TRUE;
 
-  if (kind == TKE_PIN_KIND_PIN && card->info->pin_tries_left == 0)
+  if (kind == TKE_PIN_KIND_PIN)
+    request.tries_left = card->info->pin_tries_left;
+  else if (kind == TKE_PIN_KIND_PUK)
+    request.tries_left = puk_tries_left (card);
+  if (kind == TKE_PIN_KIND_PIN && request.tries_left == 0)
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_PIN_BLOCKED,
                    _ ("The PIN of %s is blocked: unblock it with the card's PUK (Unblock PIN on "
                       "the Smart card tab, or tkectl card-unblock)."),
+                   label);
+      return FALSE;
+    }
+  if (kind == TKE_PIN_KIND_PUK && request.tries_left == 0)
+    {
+      g_set_error (error, TKE_ERROR, TKE_ERROR_PIN_BLOCKED,
+                   _ ("The PUK of %s is blocked: nothing can unblock this card any more. Its keys "
+                      "are out of reach; reset it with its maker's tool and initialize it again."),
                    label);
       return FALSE;
     }
