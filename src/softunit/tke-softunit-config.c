@@ -25,7 +25,6 @@ tke_softunit_config_new (void)
   config->listen_host = g_strdup ("127.0.0.1");
   config->listen_port = TKE_SOFTUNIT_DEFAULT_PORT;
   config->region = g_strdup ("local");
-  config->host = g_strdup ("softunit");
   config->instances = g_ptr_array_new_with_free_func (instance_free);
   return config;
 }
@@ -60,7 +59,7 @@ tke_softunit_config_set_units (TkeSoftunitConfig *config, guint operational, gui
   g_return_if_fail (config != NULL);
 
   g_ptr_array_set_size (config->instances, 0);
-  add_instance (config, "instance-1", operational, failover);
+  add_instance (config, NULL, operational, failover);
 }
 
 gboolean
@@ -180,7 +179,8 @@ tke_softunit_config_validate (TkeSoftunitConfig *config, GError **error)
                    "A state directory is needed: --state-dir DIR or state-dir in [service].");
       return FALSE;
     }
-  if (!is_location_part (config->region) || !is_location_part (config->host))
+  if (!is_location_part (config->region) ||
+      (config->host != NULL && !is_location_part (config->host)))
     {
       g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
                    "region and host must be 1 to 32 letters, digits, '-' or '_'.");
@@ -190,7 +190,7 @@ tke_softunit_config_validate (TkeSoftunitConfig *config, GError **error)
     {
       TkeSoftunitInstanceConfig *instance = config->instances->pdata[i];
 
-      if (!is_location_part (instance->name))
+      if (instance->name != NULL && !is_location_part (instance->name))
         {
           g_set_error (error, TKE_ERROR, TKE_ERROR_INVALID_ARGUMENT,
                        "The instance name \"%s\" must be 1 to 32 letters, digits, '-' or '_'.",
@@ -206,4 +206,40 @@ tke_softunit_config_validate (TkeSoftunitConfig *config, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+void
+tke_softunit_config_make_names (const TkeSoftunitConfig *config, char **host, GStrv *instance_names)
+{
+  const char *hostname = g_get_host_name ();
+  g_autofree char *suffix = g_strdup_printf ("%04x", g_random_int_range (0, 0x10000));
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
+
+  g_return_if_fail (config != NULL && host != NULL && instance_names != NULL);
+
+  if (config->host != NULL)
+    *host = g_strdup (config->host);
+  else
+    {
+      /* The machine's name as a location part: up to 27 letters, digits, '-' or '_', then the
+       * suffix. */
+      GString *text = g_string_new (NULL);
+
+      for (const char *p = hostname; *p != '\0' && *p != '.' && text->len < 27; p++)
+        g_string_append_c (text, g_ascii_isalnum (*p) || *p == '-' || *p == '_' ? *p : '-');
+      if (text->len == 0)
+        g_string_append (text, "softunit");
+      g_string_append_printf (text, "-%s", suffix);
+      *host = g_string_free (text, FALSE);
+    }
+  for (guint i = 0; i < config->instances->len; i++)
+    {
+      TkeSoftunitInstanceConfig *instance = config->instances->pdata[i];
+
+      g_autofree char *name = instance->name != NULL ? g_strdup (instance->name)
+                                                     : g_strdup_printf ("instance-%s", suffix);
+
+      g_strv_builder_add (names, name);
+    }
+  *instance_names = g_strv_builder_end (names);
 }

@@ -9,7 +9,7 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  char *name;
+  char *name; /* NULL: "instance-<suffix>", made at the service's first start */
   guint operational_units;
   guint failover_units;
 } TkeSoftunitInstanceConfig;
@@ -20,7 +20,7 @@ typedef struct
   char *listen_host;
   guint listen_port;
   char *region;
-  char *host;
+  char *host;           /* NULL: "<host name>-<suffix>", made at the service's first start */
   GPtrArray *instances; /* TkeSoftunitInstanceConfig */
 } TkeSoftunitConfig;
 
@@ -38,6 +38,12 @@ gboolean tke_softunit_config_set_listen (TkeSoftunitConfig *config, const char *
  * operational-units and failover-units. */
 TkeSoftunitConfig *tke_softunit_config_load (const char *path, GError **error);
 gboolean tke_softunit_config_validate (TkeSoftunitConfig *config, GError **error);
+/* At the service's first start: the host and the instance names (in the order of
+ * config->instances) its units are made with. Where the configuration names none, they differ
+ * from every other service's: the machine's host name and a random suffix ("ws1-3f1c",
+ * "instance-3f1c"). The service keeps them in its state, with its units. */
+void tke_softunit_config_make_names (const TkeSoftunitConfig *config, char **host,
+                                     GStrv *instance_names);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TkeSoftunitConfig, tke_softunit_config_free)
 

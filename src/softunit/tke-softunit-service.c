@@ -177,10 +177,13 @@ create_state (TkeSoftunitService *self, const TkeSoftunitConfig *config, sqlite3
   g_autofree char *units_dir = g_build_filename (self->state_dir, "units", NULL);
   g_autofree char *api_path = g_build_filename (self->state_dir, "api-key.sha256", NULL);
   g_autofree char *api_hex = NULL;
+  g_autofree char *host = NULL;
+  g_auto (GStrv) instance_names = NULL;
   guint8 raw[32];
   sqlite3_stmt *stmt = NULL;
   guint position = 0;
 
+  tke_softunit_config_make_names (config, &host, &instance_names);
   if (!create_tls_identity (tls_path, error))
     return FALSE;
   if (g_mkdir_with_parents (units_dir, 0700) != 0)
@@ -224,9 +227,9 @@ create_state (TkeSoftunitService *self, const TkeSoftunitConfig *config, sqlite3
           g_autofree char *path = g_build_filename (units_dir, file, NULL);
           const char *type = u < instance->operational_units ? "OPERATIONAL" : "FAILOVER";
           g_autofree char *location =
-              g_strdup_printf ("[%s].[%s].[%u].[%u]", config->region, config->host, i + 1, u + 1);
-          TkeSoftunitUnit *unit = tke_softunit_unit_create (path, self->service_key, id,
-                                                            instance->name, type, location, error);
+              g_strdup_printf ("[%s].[%s].[%u].[%u]", config->region, host, i + 1, u + 1);
+          TkeSoftunitUnit *unit = tke_softunit_unit_create (
+              path, self->service_key, id, instance_names[i], type, location, error);
 
           if (unit == NULL)
             {
@@ -238,7 +241,7 @@ create_state (TkeSoftunitService *self, const TkeSoftunitConfig *config, sqlite3
           sqlite3_reset (stmt);
           if (sqlite3_bind_int (stmt, 1, position++) != SQLITE_OK ||
               sqlite3_bind_text (stmt, 2, id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-              sqlite3_bind_text (stmt, 3, instance->name, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+              sqlite3_bind_text (stmt, 3, instance_names[i], -1, SQLITE_TRANSIENT) != SQLITE_OK ||
               sqlite3_bind_text (stmt, 4, type, -1, SQLITE_STATIC) != SQLITE_OK ||
               sqlite3_bind_text (stmt, 5, location, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
               sqlite3_step (stmt) != SQLITE_DONE)
